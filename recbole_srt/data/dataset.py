@@ -1,0 +1,71 @@
+"""SRTDataset: RecBole's sequential dataset without per-row history copies for training."""
+
+import numpy as np
+import torch
+from recbole.data.dataset import SequentialDataset
+from recbole.data.interaction import Interaction
+from recbole.utils.enum_type import FeatureSource, FeatureType
+
+TARGET_INDEX_FIELD = "srt_target_index"  # position of a row's target in ``flat_items``
+
+
+class SRTDataset(SequentialDataset):
+    """Same rows, split and targets as :class:`SequentialDataset`, built without Python loops.
+
+    RecBole's augmentation copies a history of ``MAX_ITEM_LIST_LENGTH`` items (and of every
+    other interaction field) into each of the N rows, in a Python loop: O(N * L) memory and
+    minutes at tens of millions of interactions. Here each row keeps only the index of its
+    target in one flat, user-and-time-sorted item array. Item histories are materialised for
+    the evaluation splits alone; training reads whole user sequences from the flat array
+    (see ``AllPositionsDataLoader``).
+    """
+
+    def data_augmentation(self):
+        self._check_field("uid_field", "time_field")
+        max_len = self.config["MAX_ITEM_LIST_LENGTH"]
+        list_field = self.iid_field + self.config["LIST_SUFFIX"]
+        self.item_id_list_field = list_field
+        self.set_field_property(list_field, FeatureType.TOKEN_SEQ, FeatureSource.INTERACTION, max_len)
+        self.set_field_property(self.item_list_length_field, FeatureType.TOKEN, FeatureSource.INTERACTION, 1)
+        self.set_field_property(TARGET_INDEX_FIELD, FeatureType.TOKEN, FeatureSource.INTERACTION, 1)
+
+        self.sort(by=[self.uid_field, self.time_field], ascending=True)
+        uids = self.inter_feat[self.uid_field].numpy()
+        n = len(uids)
+        new_user = np.ones(n, dtype=bool)
+        new_user[1:] = uids[1:] != uids[:-1]
+        user_start = np.maximum.accumulate(np.where(new_user, np.arange(n), 0))
+        position = np.arange(n) - user_start
+        target_index = np.nonzero(position > 0)[0]
+
+        self.flat_items = self.inter_feat[self.iid_field].clone()
+        self.flat_user_start = torch.from_numpy(user_start)
+        rows = self.inter_feat[torch.from_numpy(target_index)]
+        rows.update(Interaction({
+            self.item_list_length_field: torch.from_numpy(np.minimum(position[target_index], max_len)),
+            TARGET_INDEX_FIELD: torch.from_numpy(target_index),
+        }))
+        self.inter_feat = rows
+
+    def item_histories(self, inter_feat):
+        """[rows, MAX_ITEM_LIST_LENGTH] right-padded histories of the given rows."""
+        max_len = self.config["MAX_ITEM_LIST_LENGTH"]
+        target = inter_feat[TARGET_INDEX_FIELD]
+        length = inter_feat[self.item_list_length_field]
+        offsets = torch.arange(max_len)
+        index = (target - length).unsqueeze(1) + offsets
+        valid = offsets < length.unsqueeze(1)
+        return torch.where(valid, self.flat_items[index.clamp(max=len(self.flat_items) - 1)], 0)
+
+    def build(self):
+        datasets = super().build()
+        materialize = datasets[1:] if self.config["srt_all_positions"] else datasets
+        for dataset in materialize:
+            histories = self.item_histories(dataset.inter_feat)
+            dataset.inter_feat.update(Interaction({self.item_id_list_field: histories}))
+        if self.config["srt_all_positions"]:
+            # SRT reads item text from its own token tables: joining the item columns onto
+            # every one of the 10,001 candidate rows per user would only cost time.
+            for dataset in datasets[1:]:
+                dataset.item_feat = dataset.user_feat = None
+        return datasets

@@ -1,0 +1,51 @@
+import math
+
+import torch
+
+from recbole_srt.model.loss import SampledSoftmaxLoss
+from recbole_srt.model.negative_sampler import NegativeSampler
+
+
+def test_logq_and_collision_masking_match_hand_computation():
+    # Two targets, three shared negatives; item 2 is the positive of row 0 and also drawn
+    # as a negative, so it must be masked for row 0 only.
+    query = torch.tensor([[1.0, 0.0], [0.0, 2.0]])
+    pos_ids = torch.tensor([2, 3])
+    neg_ids = torch.tensor([1, 2, 4])
+    table = torch.tensor([[0, 0], [0.5, 1.0], [2.0, 0.0], [1.0, 1.0], [-1.0, 0.5]])
+    log_q = torch.log(torch.tensor([1e-9, 0.1, 0.2, 0.3, 0.4]))
+    tau = 0.5
+    loss = SampledSoftmaxLoss(tau)(query, table[pos_ids], table[neg_ids], pos_ids, neg_ids, log_q)
+
+    def logit(q, item):
+        return float(torch.dot(query[q], table[item])) / tau - math.log([1e-9, 0.1, 0.2, 0.3, 0.4][item])
+
+    row0 = [logit(0, 2), logit(0, 1), logit(0, 4)]  # negative 2 == positive: dropped
+    row1 = [logit(1, 3), logit(1, 1), logit(1, 2), logit(1, 4)]
+    expected = [math.log(sum(math.exp(x) for x in r)) - r[0] for r in (row0, row1)]
+    assert torch.allclose(loss, torch.tensor(expected), atol=1e-5)
+
+
+def test_per_row_negatives_match_shared_when_identical():
+    torch.manual_seed(0)
+    query, table = torch.randn(4, 8), torch.randn(10, 8)
+    pos_ids, neg_ids = torch.tensor([1, 2, 3, 4]), torch.tensor([5, 6, 2, 9])
+    log_q = torch.log_softmax(torch.randn(10), 0)
+    loss = SampledSoftmaxLoss(0.7)
+    shared = loss(query, table[pos_ids], table[neg_ids], pos_ids, neg_ids, log_q)
+    rows = neg_ids.expand(4, -1)
+    per_row = loss(query, table[pos_ids], table[rows], pos_ids, rows, log_q)
+    assert torch.allclose(shared, per_row, atol=1e-6)
+    assert not torch.allclose(shared, loss(query, table[pos_ids], table[neg_ids], pos_ids, neg_ids, None))
+
+
+def test_sampler_follows_training_popularity_and_never_draws_padding():
+    counts = torch.tensor([50, 0, 1, 3, 6])  # the padding item's count must be ignored
+    sampler = NegativeSampler(counts, "popularity", seed=1)
+    draws = sampler.sample((200_000,))
+    freq = torch.bincount(draws, minlength=5).double() / len(draws)
+    assert freq[0] == 0 and freq[1] == 0
+    assert torch.allclose(freq[2:], torch.tensor([0.1, 0.3, 0.6], dtype=torch.float64), atol=0.01)
+    assert torch.allclose(sampler.log_q[2:], torch.log(torch.tensor([0.1, 0.3, 0.6])))
+    uniform = NegativeSampler(counts, "uniform", seed=1).sample((100_000,))
+    assert uniform.min() >= 1 and torch.bincount(uniform, minlength=5)[1:].min() > 23_000
