@@ -41,15 +41,19 @@ class SRTConfig(Config):
 
     def _load_internal_config_dict(self, model, model_class, dataset):
         super()._load_internal_config_dict(model, model_class, dataset)
-        dataset_file = os.path.join(PROPERTIES_DIR, "dataset", f"{dataset}.yaml")
+        dataset_files = (
+            os.path.join(PROPERTIES_DIR, "dataset", f"{dataset}.yaml"),
+            # Written by dataset_prep beside the atomic files: --dataset=NAME needs no other config.
+            os.path.join(self.external_config_dict.get("data_path") or "dataset/", dataset, f"{dataset}.yaml"),
+        )
         for path in (
             os.path.join(PROPERTIES_DIR, "overall.yaml"),
             os.path.join(PROPERTIES_DIR, "model", f"{model}.yaml"),
-            dataset_file,
+            *dataset_files,
         ):
             if os.path.isfile(path):
                 values = self._update_internal_config_dict(path)
-                if path == dataset_file:
+                if path in dataset_files:
                     # Dataset keys decide what RecBole treats as dataset arguments.
                     self.parameters["Dataset"] += [k for k in values if k not in self.parameters["Dataset"]]
 
