@@ -1,0 +1,5 @@
+import sys
+
+from dataset_prep.cli import main
+
+sys.exit(main())

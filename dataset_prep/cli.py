@@ -1,0 +1,59 @@
+"""python -m dataset_prep convert|subsets ... (see --help of each)."""
+
+import argparse
+import json
+import sys
+
+from dataset_prep.readers import DumpError
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m dataset_prep", description="Amazon dumps -> RecBole atomic files")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    convert = commands.add_parser("convert", help="convert review (+ metadata) dumps into DIR/NAME/",
+                                  description="Reviews: 2014/2018 JSON lines (reviews_*.json.gz, *_5.json.gz, "
+                                  "item_dedup.json.gz, All_Amazon_Review.json.gz), 2023 *.jsonl.gz, ratings CSV "
+                                  "(ratings_<Cat>.csv: user,item,...; 2018 <Cat>.csv: item,user,...), or 'user item' "
+                                  "sequence files. Metadata: 2014 Python-literal lines, 2018/2023 JSON lines, or a "
+                                  "RecBole .item table. gz or plain, detected from the file.")
+    convert.add_argument("--reviews", required=True)
+    convert.add_argument("--meta", default=None)
+    convert.add_argument("--name", required=True)
+    convert.add_argument("--out", required=True)
+    convert.add_argument("--kcore", type=int, default=0, help="iterative k-core on users and items (0: off)")
+    convert.add_argument("--drop-untitled", action="store_true", help="drop interactions with items without a title")
+    convert.add_argument("--keep-duplicates", action="store_true", help="keep repeated (user, item, time) rows")
+    convert.add_argument("--exclude", action="append", default=[], metavar="DIR/NAME",
+                         help="drop the users of another prepared dataset (repeatable)")
+    convert.add_argument("--tokenizer", default=None, help="reuse this SentencePiece model instead of training one")
+    convert.add_argument("--vocab-size", type=int, default=30000)
+    convert.add_argument("--force", action="store_true", help="overwrite an existing DIR/NAME")
+    convert.add_argument("--quiet", action="store_true")
+
+    subsets = commands.add_parser("subsets", help="nested user-sampled subsets of a prepared dataset")
+    subsets.add_argument("--dataset", required=True, metavar="DIR/NAME")
+    subsets.add_argument("--sizes", default="100K,500K,1M,5M,10M", help="target interaction counts")
+    subsets.add_argument("--seed", type=int, default=0)
+    subsets.add_argument("--out", default=None, help="default: beside the dataset")
+    subsets.add_argument("--force", action="store_true")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "convert":
+            from dataset_prep.convert import convert as run_convert
+
+            stats = run_convert(args.reviews, args.name, args.out, meta=args.meta, kcore_k=args.kcore,
+                                force=args.force, drop_untitled=args.drop_untitled, dedupe=not args.keep_duplicates,
+                                exclude=args.exclude, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
+                                progress=not args.quiet)
+            print(json.dumps({k: stats[k] for k in ("interactions", "users", "items", "items_with_title")}))
+        else:
+            from dataset_prep.subsets import subsets as run_subsets
+
+            for stats in run_subsets(args.dataset, args.sizes.split(","), args.seed, args.out, args.force):
+                print(json.dumps(stats))
+    except (DumpError, FileExistsError, FileNotFoundError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0

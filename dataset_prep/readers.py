@@ -1,0 +1,220 @@
+"""Streaming readers for the Amazon review releases (2014, 2018, 2023) and sequence files.
+
+Every reader yields records and counts each skipped line by reason in a ``BadLines``;
+a corrupt or truncated gzip raises ``DumpError`` naming the file and the last good line.
+"""
+
+import ast
+import gzip
+import html
+import json
+import os
+import re
+import zlib
+
+
+class DumpError(RuntimeError):
+    """An input that cannot be read to the end (truncated or corrupt compressed stream)."""
+
+
+class BadLines:
+    """Counts of skipped lines by reason, with a few example line numbers each."""
+
+    EXAMPLES = 5
+
+    def __init__(self):
+        self.counts, self.examples = {}, {}
+
+    def add(self, source, reason, line_no):
+        key = f"{source}: {reason}"
+        self.counts[key] = self.counts.get(key, 0) + 1
+        examples = self.examples.setdefault(key, [])
+        if len(examples) < self.EXAMPLES:
+            examples.append(line_no)
+
+    def as_dict(self):
+        return {k: {"lines": v, "examples": self.examples[k]} for k, v in sorted(self.counts.items())}
+
+    @property
+    def total(self):
+        return sum(self.counts.values())
+
+
+def open_binary(path):
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+def lines(path, bad, progress=None):
+    """(line number, decoded line) for each non-empty line; undecodable lines are counted."""
+    name = os.path.basename(path)
+    line_no = 0
+    try:
+        with open_binary(path) as f:
+            for line_no, raw in enumerate(f, 1):
+                if progress is not None:
+                    progress.update(1)
+                try:
+                    text = raw.decode("utf-8").strip()
+                except UnicodeDecodeError:
+                    bad.add(name, "not UTF-8", line_no)
+                    continue
+                if text:
+                    yield line_no, text
+    except (EOFError, OSError, zlib.error) as error:
+        raise DumpError(f"{path}: corrupt or truncated after line {line_no}: {error}") from None
+
+
+def parse_object(text):
+    """A JSON object, or a Python literal dict (2014 metadata uses single quotes); never eval."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        try:
+            value = ast.literal_eval(text)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            return None
+    return value if isinstance(value, dict) else None
+
+
+# ----- interactions ------------------------------------------------------------------------
+REVIEW_KEYS = (  # (user, item, rating, time, time unit in seconds)
+    ("reviewerID", "asin", "overall", "unixReviewTime", 1),  # 2014 and 2018 JSON lines
+    ("user_id", "parent_asin", "rating", "timestamp", 1e-3),  # 2023 JSON lines, milliseconds
+)
+
+
+def detect_review_format(path):
+    """'json', 'csv_user_item', 'csv_item_user' or 'sequence' from the file's name and first line."""
+    name = os.path.basename(path).lower()
+    bad = BadLines()
+    for _, text in lines(path, bad):
+        if text.startswith("{"):
+            return "json"
+        if "," in text:
+            # 2014 ratings_<Cat>.csv are user,item,...; 2018 <Cat>.csv and all_csv_files.csv are item,user,...
+            return "csv_user_item" if name.startswith("ratings_") else "csv_item_user"
+        if len(text.split()) == 2:
+            return "sequence"
+        break
+    raise DumpError(f"{path}: not a known review format (JSON lines, ratings CSV, or 'user item' lines)")
+
+
+def read_reviews(path, bad, progress=None):
+    """Yield (user, item, rating, timestamp in seconds) from any supported review file."""
+    fmt = detect_review_format(path)
+    name = os.path.basename(path)
+    if fmt == "json":
+        for line_no, text in lines(path, bad, progress):
+            obj = parse_object(text)
+            if obj is None:
+                bad.add(name, "malformed JSON", line_no)
+                continue
+            keys = next((k for k in REVIEW_KEYS if k[0] in obj), REVIEW_KEYS[0])
+            user, item = obj.get(keys[0]), obj.get(keys[1]) or obj.get("asin")
+            if not isinstance(user, str) or not user or not isinstance(item, str) or not item:
+                bad.add(name, "missing user or item", line_no)
+                continue
+            try:
+                rating = float(obj.get(keys[2], 0.0) or 0.0)
+                stamp = float(obj[keys[3]]) * keys[4]
+            except (KeyError, TypeError, ValueError):
+                bad.add(name, "missing or non-numeric time", line_no)
+                continue
+            yield user, item, rating, stamp
+    elif fmt.startswith("csv"):
+        user_col, item_col = (0, 1) if fmt == "csv_user_item" else (1, 0)
+        for line_no, text in lines(path, bad, progress):
+            parts = text.split(",")
+            if len(parts) != 4 or not parts[user_col] or not parts[item_col]:
+                bad.add(name, "not 4 CSV columns", line_no)
+                continue
+            try:
+                rating, stamp = float(parts[2]), float(parts[3])
+            except ValueError:
+                if line_no == 1:  # a header line
+                    continue
+                bad.add(name, "non-numeric rating or time", line_no)
+                continue
+            yield parts[user_col], parts[item_col], rating, stamp
+    else:
+        # 'user item' pairs in time order per user: the order is the only clock there is.
+        for line_no, text in lines(path, bad, progress):
+            parts = text.split()
+            if len(parts) != 2:
+                bad.add(name, "not a 'user item' pair", line_no)
+                continue
+            yield parts[0], parts[1], 0.0, float(line_no)
+
+
+# ----- metadata ----------------------------------------------------------------------------
+TAG = re.compile(r"<[^>]*>")
+SPACE = re.compile(r"\s+")
+JUNK = re.compile(r"getTime\(|var\s+\w+\s*=|function\s*\(|\{\s*display\s*:", re.IGNORECASE)
+
+
+def clean_text(value):
+    """Plain one-line text: no HTML, no tabs or newlines (they would break atomic files)."""
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    if not isinstance(value, str):
+        return ""
+    if JUNK.search(value):
+        return ""
+    return SPACE.sub(" ", html.unescape(TAG.sub(" ", value))).strip()
+
+
+def categories_of(obj):
+    cats = obj.get("categories", obj.get("category"))
+    flat = []
+    for entry in cats or []:
+        for cat in entry if isinstance(entry, list) else [entry]:
+            cat = clean_text(cat)
+            if cat and cat not in flat:
+                flat.append(cat)
+    return flat
+
+
+def read_meta(path, bad, progress=None):
+    """Yield (item, title, brand, categories) from 2014/2018/2023 metadata or a RecBole .item TSV."""
+    name = os.path.basename(path)
+    first = next((text for _, text in lines(path, BadLines())), "")
+    if not first.startswith("{"):
+        yield from read_item_table(path, bad)
+        return
+    for line_no, text in lines(path, bad, progress):
+        obj = parse_object(text)
+        if obj is None:
+            bad.add(name, "malformed metadata line", line_no)
+            continue
+        item = obj.get("parent_asin") or obj.get("asin")
+        if not isinstance(item, str) or not item:
+            bad.add(name, "metadata without asin", line_no)
+            continue
+        brand = obj.get("brand", obj.get("store", ""))
+        yield item, clean_text(obj.get("title", "")), clean_text(brand), categories_of(obj)
+
+
+def read_item_table(path, bad):
+    """A RecBole atomic item file (tab-separated, 'name:type' header), e.g. PLRec's Beauty items."""
+    import csv
+    import io
+
+    name = os.path.basename(path)
+    with open_binary(path) as f:
+        reader = csv.reader(io.TextIOWrapper(f, encoding="utf-8", errors="replace", newline=""), delimiter="\t")
+        header = [h.split(":")[0] for h in next(reader)]
+        index = {h: i for i, h in enumerate(header)}
+        if "item_id" not in index:
+            raise DumpError(f"{path}: item table without an item_id column (header {header})")
+        for row_no, row in enumerate(reader, 2):
+            if len(row) != len(header):
+                bad.add(name, "wrong number of columns", row_no)
+                continue
+
+            def col(key):
+                return row[index[key]] if key in index else ""
+
+            cats = [c for c in SPACE.split(col("categories")) if c]
+            yield col("item_id"), clean_text(col("title")), clean_text(col("brand")), cats
