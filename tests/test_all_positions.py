@@ -76,3 +76,14 @@ def test_non_overlapping_windows_are_fewer_and_keep_every_target(ml100k_srt):
     owned = (train.targets > 0).numpy()
     starts = np.diff(np.concatenate([np.zeros((len(owned), 1), bool), owned], 1).astype(int), axis=1)
     assert ((starts == 1).sum(1) <= 1).all()
+
+
+def test_per_row_negatives_train_through_the_model(tmp_path):
+    config, train, _, _ = build("SRT", neg_sampling_scope="row", num_negatives=50, tokenizer_dir=str(tmp_path))
+    model = config.model_class(config, train.dataset)
+    batch = next(iter(train))
+    losses = model.target_losses(batch)
+    assert losses.shape == ((batch[TARGET_PREFIX + model.ITEM_SEQ] > 0).sum(),)
+    assert torch.isfinite(losses).all()
+    losses.mean().backward()
+    assert model.item_encoder.token_embeddings[0].weight.grad.abs().sum() > 0
