@@ -8,6 +8,7 @@ import time
 from array import array
 
 import numpy as np
+from tqdm import tqdm
 
 from dataset_prep.readers import BadLines, read_meta, read_reviews
 
@@ -16,21 +17,18 @@ ITEM_HEADER = ["item_id:token", "title:token", "brand:token", "categories:token_
 
 
 class Progress:
-    """Lines read and throughput on one status line (stderr), every ``every`` lines."""
+    """tqdm's lines-per-second display, plus the count and seconds that stats.json records."""
 
-    def __init__(self, label, every=1_000_000, enabled=True):
-        self.label, self.every, self.enabled = label, every, enabled
-        self.count, self.start = 0, time.time()
+    def __init__(self, label, enabled=True):
+        self.bar = tqdm(desc=label, unit=" lines", unit_scale=True, mininterval=2.0, disable=not enabled)
+        self.start, self.count = time.time(), 0  # a disabled tqdm does not count
 
     def update(self, n):
         self.count += n
-        if self.enabled and self.count % self.every == 0:
-            rate = self.count / max(1e-9, time.time() - self.start)
-            print(f"\r{self.label}: {self.count:,} lines, {rate:,.0f} lines/s", end="", flush=True, file=__import__("sys").stderr)
+        self.bar.update(n)
 
     def done(self):
-        if self.enabled and self.count >= self.every:
-            print(file=__import__("sys").stderr)
+        self.bar.close()
         return {"lines": self.count, "seconds": round(time.time() - self.start, 2)}
 
 
