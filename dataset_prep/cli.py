@@ -26,6 +26,8 @@ def main(argv=None):
     convert.add_argument("--keep-duplicates", action="store_true", help="keep repeated (user, item, time) rows")
     convert.add_argument("--exclude", action="append", default=[], metavar="DIR/NAME",
                          help="drop the users of another prepared dataset (repeatable)")
+    convert.add_argument("--exclude-items", action="store_true",
+                         help="with --exclude, drop the items of those datasets too")
     convert.add_argument("--tokenizer", default=None, help="reuse this SentencePiece model instead of training one")
     convert.add_argument("--vocab-size", type=int, default=30000)
     convert.add_argument("--force", action="store_true", help="overwrite an existing DIR/NAME")
@@ -45,7 +47,7 @@ def main(argv=None):
 
             stats = run_convert(args.reviews, args.name, args.out, meta=args.meta, kcore_k=args.kcore,
                                 force=args.force, drop_untitled=args.drop_untitled, dedupe=not args.keep_duplicates,
-                                exclude=args.exclude, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
+                                exclude=args.exclude, exclude_items=args.exclude_items, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
                                 progress=not args.quiet)
             print(json.dumps({k: stats[k] for k in ("interactions", "users", "items", "items_with_title")}))
         else:

@@ -4,32 +4,14 @@ import csv
 import json
 import os
 import shutil
-import time
 from array import array
 
 import numpy as np
-from tqdm import tqdm
-
 from dataset_prep.readers import BadLines, read_meta, read_reviews
+from dataset_prep.stages import Stages
 
 INTER_HEADER = ["user_id:token", "item_id:token", "rating:float", "timestamp:float"]
 ITEM_HEADER = ["item_id:token", "title:token", "brand:token", "categories:token_seq"]
-
-
-class Progress:
-    """tqdm's lines-per-second display, plus the count and seconds that stats.json records."""
-
-    def __init__(self, label, enabled=True):
-        self.bar = tqdm(desc=label, unit=" lines", unit_scale=True, mininterval=2.0, disable=not enabled)
-        self.start, self.count = time.time(), 0  # a disabled tqdm does not count
-
-    def update(self, n):
-        self.count += n
-        self.bar.update(n)
-
-    def done(self):
-        self.bar.close()
-        return {"lines": self.count, "seconds": round(time.time() - self.start, 2)}
 
 
 def kcore(users, items, k):
@@ -45,121 +27,80 @@ def kcore(users, items, k):
     return keep
 
 
-def users_of(dataset_dir):
-    """User tokens of a prepared dataset (its .inter file), for exclusion."""
+def tokens_of(dataset_dir):
+    """(user tokens, item tokens) of a prepared dataset's .inter file, for exclusion."""
     name = os.path.basename(os.path.normpath(dataset_dir))
     path = os.path.join(dataset_dir, f"{name}.inter")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"--exclude: no prepared dataset at {path}")
+    users, items = set(), set()
     with open(path, encoding="utf-8") as f:
         next(f)
-        return {line.split("\t", 1)[0] for line in f}
+        for line in f:
+            user, item, _ = line.split("\t", 2)
+            users.add(user)
+            items.add(item)
+    return users, items
 
 
 def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled=False, dedupe=True,
-            exclude=(), tokenizer=None, vocab_size=30000, progress=True):
+            exclude=(), exclude_items=False, tokenizer=None, vocab_size=30000, progress=True):
     final = os.path.join(out, name)
     if os.path.exists(final) and not force:
         raise FileExistsError(f"{final} already exists; pass --force to overwrite it")
-    bad, stages = BadLines(), {}
+    bad, stages = BadLines(), Stages(progress)
 
     # 1. Interactions, with string ids mapped to ints: memory grows with users and items, not lines.
-    user_ids, item_ids = {}, {}
-    u, i, r, t = array("i"), array("i"), array("f"), array("d")
-    meter = Progress("reviews", enabled=progress)
-    for user, item, rating, stamp in read_reviews(reviews, bad, meter):
-        u.append(user_ids.setdefault(user, len(user_ids)))
-        i.append(item_ids.setdefault(item, len(item_ids)))
-        r.append(rating)
-        t.append(stamp)
-    stages["reviews"] = meter.done()
-    u, i, r, t = (np.frombuffer(a, dtype=d) for a, d in ((u, np.int32), (i, np.int32), (r, np.float32), (t, np.float64)))
-    dropped = {}
-    keep = np.ones(len(u), dtype=bool)
-
-    if dedupe and len(u):
-        order = np.lexsort((t, i, u))
-        same = np.zeros(len(u), dtype=bool)
-        same[order[1:]] = (u[order[1:]] == u[order[:-1]]) & (i[order[1:]] == i[order[:-1]]) & (t[order[1:]] == t[order[:-1]])
-        keep &= ~same
-        dropped["duplicate (user, item, time)"] = int(same.sum())
-
-    if exclude:
-        excluded = set().union(*(users_of(d) for d in exclude))
-        user_names = np.array(list(user_ids), dtype=object)
-        hit = np.fromiter((name in excluded for name in user_names), dtype=bool, count=len(user_names))
-        dropped["user of an excluded dataset"] = int((keep & hit[u]).sum())
-        keep &= ~hit[u]
+    with stages("reviews", lines=True) as meter:
+        user_ids, item_ids, u, i, r, t = read_interactions(reviews, bad, meter)
 
     # 2. Metadata of the items that occur in the reviews.
-    titles, brands, cats = {}, {}, {}
+    titles, brands, cats = [""] * len(item_ids), [""] * len(item_ids), [""] * len(item_ids)
+    dropped = {}
     if meta:
-        meter = Progress("metadata", enabled=progress)
-        duplicates = 0
-        for item, title, brand, categories in read_meta(meta, bad, meter):
-            index = item_ids.get(item)
-            if index is None:
-                continue
-            if index in titles:
-                duplicates += 1
-                continue
-            titles[index], brands[index], cats[index] = title, brand, categories
-        stages["metadata"] = meter.done()
-        dropped["duplicate metadata rows (first kept)"] = duplicates
-    if drop_untitled:
-        titled = np.zeros(len(item_ids), dtype=bool)
-        titled[[k for k, v in titles.items() if v]] = True
-        dropped["item without title"] = int((keep & ~titled[i]).sum())
-        keep &= titled[i]
+        with stages("metadata", lines=True) as meter:
+            dropped["duplicate metadata rows (first kept)"] = read_item_texts(meta, item_ids, bad, meter,
+                                                                              titles, brands, cats)
 
-    if kcore_k > 1:
-        before = int(keep.sum())
-        index = np.nonzero(keep)[0]
-        keep[index[~kcore(u[index], i[index], kcore_k)]] = False
-        dropped[f"{kcore_k}-core filtering"] = before - int(keep.sum())
+    # Plain lists of names from here on: the id dicts (a third of the peak memory) are no longer needed.
+    user_names, item_names = list(user_ids), list(item_ids)
+    del user_ids, item_ids
+    with stages("filters"):
+        keep = filter_interactions(u, i, t, user_names, item_names, titles, dropped, dedupe, exclude, exclude_items,
+                                   drop_untitled, kcore_k)
 
     # 3. Write everything into a temporary folder, then rename: never a half-written dataset.
     tmp = os.path.join(out, f".{name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     try:
-        index = np.nonzero(keep)[0]
-        index = index[np.lexsort((index, t[index], u[index]))]  # user, time, then file order
-        user_names = list(user_ids)
-        item_names = list(item_ids)
-        with open(os.path.join(tmp, f"{name}.inter"), "w", encoding="utf-8", newline="") as f:
-            f.write("\t".join(INTER_HEADER) + "\n")
-            for start in range(0, len(index), 1_000_000):
-                chunk = index[start:start + 1_000_000]
-                f.write("".join(
-                    f"{user_names[a]}\t{item_names[b]}\t{c:g}\t{d:.0f}\n"
-                    for a, b, c, d in zip(u[chunk].tolist(), i[chunk].tolist(), r[chunk].tolist(), t[chunk].tolist())
-                ))
-        kept_items = np.unique(i[index])
-        with open(os.path.join(tmp, f"{name}.item"), "w", encoding="utf-8", newline="") as f:
-            writer = csv.writer(f, delimiter="\t", lineterminator="\n")  # quotes a title the way pandas reads it back
-            writer.writerow(ITEM_HEADER)
-            for item in kept_items.tolist():
-                categories = " ".join(c.replace(" ", "_") for c in cats.get(item, []))
-                writer.writerow([item_names[item], titles.get(item, ""), brands.get(item, ""), categories])
-
-        kept_users = np.unique(u[index])
+        with stages("write .inter"):
+            index = np.nonzero(keep)[0]
+            index = index[np.lexsort((index, t[index], u[index]))]  # user, time, then file order
+            del keep
+            write_inter(os.path.join(tmp, f"{name}.inter"), index, u, i, r, t, user_names, item_names)
+            kept_items = np.unique(i[index])
+            n_users = int(np.unique(u[index]).size)
+        with stages("write .item"):
+            write_items(os.path.join(tmp, f"{name}.item"), kept_items, item_names, titles, brands, cats)
+        with stages("tokenizer"):
+            text_path = write_tokenizer(tmp, name, titles, brands, kept_items, tokenizer, vocab_size, final)
+        kept = kept_items.tolist()
         stats = {
             "name": name,
             "sources": [os.path.abspath(p) for p in (reviews, meta) if p],
             "interactions": int(len(index)),
-            "users": int(len(kept_users)),
+            "users": n_users,
             "items": int(len(kept_items)),
             "interactions_per_item": round(len(index) / max(1, len(kept_items)), 3),
-            "interactions_per_user": round(len(index) / max(1, len(kept_users)), 3),
-            "items_with_title": int(sum(1 for k in kept_items.tolist() if titles.get(k))),
-            "items_with_brand": int(sum(1 for k in kept_items.tolist() if brands.get(k))),
-            "lines_read": stages,
+            "interactions_per_user": round(len(index) / max(1, n_users), 3),
+            "items_with_title": sum(1 for k in kept if titles[k]),
+            "items_with_brand": sum(1 for k in kept if brands[k]),
+            "stages": stages.records,
             "bad_lines": bad.as_dict(),
             "dropped_interactions": dropped,
+            "tokenizer": text_path,
         }
-        text_path = write_tokenizer(tmp, name, titles, brands, kept_items, tokenizer, vocab_size, final)
-        stats["tokenizer"] = text_path
         with open(os.path.join(tmp, "stats.json"), "w", encoding="utf-8") as f:
             json.dump(stats, f, indent=1)
         write_properties(tmp, name, text_path)
@@ -171,6 +112,91 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
     return stats
 
 
+def read_interactions(reviews, bad, meter):
+    """Id maps (name -> index, in order of first appearance) and int/float arrays per line."""
+    user_ids, item_ids = {}, {}
+    u, i, r, t = array("i"), array("i"), array("f"), array("d")
+    for user, item, rating, stamp in read_reviews(reviews, bad, meter):
+        u.append(user_ids.setdefault(user, len(user_ids)))
+        i.append(item_ids.setdefault(item, len(item_ids)))
+        r.append(rating)
+        t.append(stamp)
+    arrays = (np.frombuffer(a, dtype=d) for a, d in ((u, np.int32), (i, np.int32), (r, np.float32), (t, np.float64)))
+    return (user_ids, item_ids, *arrays)
+
+
+def read_item_texts(meta, item_ids, bad, meter, titles, brands, cats):
+    """Fill titles/brands/cats (indexed by item) from the metadata; returns the duplicate rows seen."""
+    seen = np.zeros(len(item_ids), dtype=bool)
+    shared = {}  # brands and category paths repeat across millions of items: keep one copy of each
+    duplicates = 0
+    for item, title, brand, categories in read_meta(meta, bad, meter, wanted=item_ids):
+        index = item_ids.get(item)
+        if index is None:
+            continue
+        if seen[index]:
+            duplicates += 1
+            continue
+        seen[index] = True
+        titles[index] = title
+        brands[index] = shared.setdefault(brand, brand)
+        categories = " ".join(c.replace(" ", "_") for c in categories)
+        cats[index] = shared.setdefault(categories, categories)
+    return duplicates
+
+
+def filter_interactions(u, i, t, user_names, item_names, titles, dropped, dedupe, exclude, exclude_items,
+                        drop_untitled, kcore_k):
+    """Boolean mask of the interactions kept; the count dropped by each filter goes into ``dropped``."""
+    keep = np.ones(len(u), dtype=bool)
+    if dedupe and len(u):
+        order = np.lexsort((t, i, u))
+        same = np.zeros(len(u), dtype=bool)
+        same[order[1:]] = ((u[order[1:]] == u[order[:-1]]) & (i[order[1:]] == i[order[:-1]])
+                           & (t[order[1:]] == t[order[:-1]]))
+        del order
+        keep &= ~same
+        dropped["duplicate (user, item, time)"] = int(same.sum())
+    for directory in exclude:
+        users, items = tokens_of(directory)
+        hit = np.fromiter((name in users for name in user_names), dtype=bool, count=len(user_names))[u]
+        dropped[f"user of excluded {directory}"] = int((keep & hit).sum())
+        keep &= ~hit
+        if exclude_items:
+            hit = np.fromiter((name in items for name in item_names), dtype=bool, count=len(item_names))[i]
+            dropped[f"item of excluded {directory}"] = int((keep & hit).sum())
+            keep &= ~hit
+    if drop_untitled:
+        titled = np.fromiter((bool(x) for x in titles), dtype=bool, count=len(titles))
+        dropped["item without title"] = int((keep & ~titled[i]).sum())
+        keep &= titled[i]
+    if kcore_k > 1:
+        before = int(keep.sum())
+        index = np.nonzero(keep)[0]
+        keep[index[~kcore(u[index], i[index], kcore_k)]] = False
+        dropped[f"{kcore_k}-core filtering"] = before - int(keep.sum())
+    return keep
+
+
+def write_inter(path, index, u, i, r, t, user_names, item_names, chunk=1_000_000):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        f.write("\t".join(INTER_HEADER) + "\n")
+        for start in range(0, len(index), chunk):
+            rows = index[start:start + chunk]
+            f.write("".join(
+                f"{user_names[a]}\t{item_names[b]}\t{c:g}\t{d:.0f}\n"
+                for a, b, c, d in zip(u[rows].tolist(), i[rows].tolist(), r[rows].tolist(), t[rows].tolist())
+            ))
+
+
+def write_items(path, kept_items, item_names, titles, brands, cats):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, delimiter="\t", lineterminator="\n")  # quotes a title the way pandas reads it back
+        writer.writerow(ITEM_HEADER)
+        for item in kept_items.tolist():
+            writer.writerow([item_names[item], titles[item], brands[item], cats[item]])
+
+
 def write_tokenizer(tmp, name, titles, brands, kept_items, tokenizer, vocab_size, final):
     """Path (in the final dataset folder) of the tokenizer the dataset uses."""
     if tokenizer:
@@ -179,7 +205,7 @@ def write_tokenizer(tmp, name, titles, brands, kept_items, tokenizer, vocab_size
         return os.path.abspath(tokenizer)  # fine-tuning data must share the pre-training tokenizer
     from recbole_srt.tokenizer import train_tokenizer
 
-    texts = [s for k in kept_items.tolist() for s in (titles.get(k, ""), brands.get(k, "")) if s]
+    texts = [s for k in kept_items.tolist() for s in (titles[k], brands[k]) if s]
     if not texts:
         return None
     train_tokenizer(texts, vocab_size, os.path.join(tmp, f"{name}.spm.model"))

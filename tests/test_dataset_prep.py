@@ -28,8 +28,8 @@ def write_gz(path, lines):
 def test_real_2018_gift_cards_dumps(tmp_path):
     stats = convert(f"{GIFT}/Gift_Cards_5.json.gz", "gift", str(tmp_path), meta=f"{GIFT}/meta_Gift_Cards.json.gz",
                     progress=False)
-    assert stats["lines_read"]["reviews"]["lines"] == 2972
-    assert stats["lines_read"]["metadata"]["lines"] == 1547
+    assert stats["stages"]["reviews"]["lines"] == 2972
+    assert stats["stages"]["metadata"]["lines"] == 1547
     assert stats["dropped_interactions"]["duplicate (user, item, time)"] == 3
     assert (stats["interactions"], stats["users"], stats["items"]) == (2969, 458, 148)
     assert stats["items_with_title"] == 148 and stats["bad_lines"] == {}
