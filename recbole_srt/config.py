@@ -68,4 +68,11 @@ class SRTConfig(Config):
             and "train_neg_sample_args" not in self.external_config_dict
         ):
             final["train_neg_sample_args"] = None
+        if final.get("preset"):
+            from recbole_srt.scaling.presets import preset
+
+            # A preset sets the size; keys the user gave explicitly still win.
+            for key, value in preset(final["preset"]).items():
+                if key not in self.external_config_dict:
+                    final[key] = value
         return final

@@ -10,6 +10,7 @@ from recbole.utils import ModelType, get_local_time, init_logger, init_seed, set
 from recbole_srt.checkpoint import config_dict as resolved_config, jsonable
 from recbole_srt.config import SRTConfig
 from recbole_srt.data import create_dataset, data_preparation
+from recbole_srt.scaling.presets import parameter_counts
 from recbole_srt.trainer import SequentialTrainer
 
 
@@ -53,13 +54,15 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, saved
     logger.info(set_color("best valid ", "yellow") + f": {best_valid_result}")
     logger.info(set_color("test result", "yellow") + f": {test_result}")
 
+    counts = parameter_counts(model)
     result = {
         "model": config["model"],
         "dataset": config["dataset"],
         "best_valid_score": float(best_valid_score),
         "best_valid_result": jsonable(dict(best_valid_result or {})),
         "test_result": jsonable(dict(test_result or {})),
-        "parameters": sum(p.numel() for p in model.parameters()),
+        "parameters": counts["total"],
+        "non_embedding_parameters": counts["non_embedding"],
         "history": trainer.history,
         "checkpoint": trainer.saved_model_file if saved else None,
         "config": resolved_config(config),

@@ -37,6 +37,7 @@ class SequentialTrainer(Trainer):
         self.scheduler = None
         self.history = []  # one dict per evaluation: epoch, seen targets, time, loss, metrics
         self.seen_targets = 0
+        self.train_flops = 0  # analytic, for models that report step_flops() (SRT)
         self.train_seconds = 0.0
         self._last_loss = None
         self._epoch = -1
@@ -70,6 +71,8 @@ class SequentialTrainer(Trainer):
                 self.scheduler.step()
             total += loss.item()
             self.seen_targets += count_targets(self.model, interaction)
+            if hasattr(self.model, "step_flops"):
+                self.train_flops += self.model.step_flops()
         self.train_seconds += time() - start
         self._last_loss = total
         return total
@@ -77,8 +80,8 @@ class SequentialTrainer(Trainer):
     def _valid_epoch(self, valid_data, show_progress=False):
         valid_score, valid_result = super()._valid_epoch(valid_data, show_progress)
         self.history.append({
-            "epoch": self._epoch, "seen_targets": self.seen_targets, "train_seconds": self.train_seconds,
-            "train_loss": self._last_loss, **{k: float(v) for k, v in valid_result.items()},
+            "epoch": self._epoch, "seen_targets": self.seen_targets, "train_flops": self.train_flops,
+            "train_seconds": self.train_seconds, "train_loss": self._last_loss, **{k: float(v) for k, v in valid_result.items()},
         })
         return valid_score, valid_result
 

@@ -40,6 +40,10 @@ class TextItemEncoder(nn.Module):
         ]
         return self.projection(torch.cat(pooled, dim=-1)).view(*item_ids.shape, -1)
 
+    def count_tokens(self, item_ids):
+        """Non-padding tokens of these items over all fields (the pooling work, for FLOPs)."""
+        return int(sum((getattr(self, f"item_tokens_{k}")[item_ids] > 0).sum() for k in range(self.n_fields)))
+
     def encode_unique(self, item_ids):
         """Encode each distinct item once; sequences and negatives repeat popular items a lot."""
         unique, inverse = torch.unique(item_ids, return_inverse=True)

@@ -20,6 +20,7 @@ from recbole_srt.model.backbone import ACTIVATIONS, CausalTransformer
 from recbole_srt.model.item_encoder import TextItemEncoder
 from recbole_srt.model.loss import SampledSoftmaxLoss
 from recbole_srt.model.negative_sampler import NegativeSampler
+from recbole_srt.scaling.flops import SRTDims, StepShape, training_step_flops
 from recbole_srt.tokenizer import TEXT_TYPES, encode_texts, item_texts, resolve_tokenizer
 
 TARGET_PREFIX = "target_"  # all-positions batches carry ``target_<ITEM_SEQ>``; 0 = no target
@@ -69,6 +70,7 @@ class SRT(SequentialRecommender):
         train_counts = torch.bincount(dataset.inter_feat[self.POS_ITEM_ID], minlength=self.n_items)
         self.neg_sampler = NegativeSampler(train_counts, config["neg_distribution"], config["seed"])
         self._item_cache = None
+        self.last_step = None  # StepShape of the latest training step, for FLOPs accounting
 
     @classmethod
     def check_config(cls, config):
@@ -188,6 +190,10 @@ class SRT(SequentialRecommender):
         all_ids = torch.cat([item_seq.reshape(-1), pos_ids, neg_ids.reshape(-1)])
         unique, inverse = torch.unique(all_ids, return_inverse=True)
         reps = self.item_encoder(unique)[inverse]
+        self.last_step = StepShape(
+            batch=item_seq.shape[0], length=item_seq.shape[1], targets=len(pos_ids), unique_items=len(unique),
+            item_tokens=self.item_encoder.count_tokens(unique), negatives=neg_ids.shape[-1],
+        )
         n_seq = item_seq.numel()
         seq_repr = reps[:n_seq].view(*item_seq.shape, -1)
         pos_repr = reps[n_seq:n_seq + len(pos_ids)]
@@ -199,6 +205,10 @@ class SRT(SequentialRecommender):
 
     def calculate_loss(self, interaction):
         return self.target_losses(interaction).mean()
+
+    def step_flops(self):
+        """Training FLOPs (forward + backward) of the latest step; see recbole_srt.scaling.flops."""
+        return training_step_flops(SRTDims.of(self), self.last_step)["total"] if self.last_step else 0
 
     # ----- scoring ---------------------------------------------------------------------
     def predict(self, interaction):
