@@ -68,6 +68,11 @@ class SRTConfig(Config):
             and "train_neg_sample_args" not in self.external_config_dict
         ):
             final["train_neg_sample_args"] = None
+        # RecBole fills a partial eval_args from its own defaults (random order, 80/10/10), so
+        # `--eval_args="{'mode': 'full'}"` would silently change the split: fill it from ours.
+        given, ours = self.external_config_dict.get("eval_args"), self.internal_config_dict.get("eval_args")
+        if isinstance(given, dict) and isinstance(ours, dict):
+            final["eval_args"] = {**ours, **given}
         if final.get("preset"):
             from recbole_srt.scaling.presets import preset
 

@@ -38,3 +38,9 @@ def test_window_stride_and_scope():
 def test_unknown_model():
     with pytest.raises(ValueError, match="--model=NoSuchModel"):
         load_config("NoSuchModel", "ml-100k")
+
+
+def test_partial_eval_args_keep_the_plugin_split():
+    config = load_config("SRT", "ml-100k", config_dict={"eval_args": {"mode": "full"}})
+    assert config["eval_args"]["mode"] == {"valid": "full", "test": "full"}
+    assert config["eval_args"]["order"] == "TO" and config["eval_args"]["split"] == {"LS": "valid_and_test"}

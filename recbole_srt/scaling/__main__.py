@@ -1,0 +1,96 @@
+"""python -m recbole_srt.scaling sweep|fit|plot ... (see --help of each)."""
+
+import argparse
+import json
+import sys
+
+import recbole_srt  # noqa: F401  (compatibility shims before RecBole is imported anywhere)
+
+
+def _number(value):
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, dict):
+        return {k: _number(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_number(v) for v in value]
+    return value
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m recbole_srt.scaling", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    sweep = commands.add_parser("sweep", help="train datasets x presets x options, one process per run, resumable")
+    sweep.add_argument("--datasets", required=True, help="comma-separated dataset names")
+    sweep.add_argument("--data_path", default=None, help="folder holding <dataset>/ atomic files")
+    sweep.add_argument("--presets", required=True, help="comma-separated presets, e.g. L4-H2-D64,L2-H2-D128")
+    sweep.add_argument("--model", default="SRT")
+    sweep.add_argument("--results", required=True, help="JSON-lines results file (appended to; resumes)")
+    sweep.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="a RecBole property for every run (repeatable)")
+    sweep.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                       help="a property to sweep over (repeatable; runs are the product)")
+    sweep.add_argument("--timeout", type=float, default=None, help="seconds per run")
+    sweep.add_argument("--keep-checkpoints", action="store_true")
+    sweep.add_argument("--dry-run", action="store_true", help="list the runs and exit")
+
+    for name, text in (("fit", "fit the laws to a results file and write them as JSON"),
+                       ("plot", "draw Figures 4 to 7 of a results file as PNG")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--results", required=True)
+        sub.add_argument("--metrics", default="ndcg@5,hit@5", help="validation metrics, as RecBole names them")
+        sub.add_argument("--n-kind", default="non_embedding", choices=["non_embedding", "total"],
+                         help="N of Eq. 5: non-embedding (default) or total parameters")
+        sub.add_argument("--robust", action="store_true", help="Huber loss instead of least squares")
+        sub.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the intervals")
+        sub.add_argument("--holdout", type=int, default=2, help="largest runs held out by the extrapolation check")
+        sub.add_argument("--out", required=True, help="fit: JSON file; plot: folder")
+
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "sweep":
+            from recbole_srt.scaling.presets import preset
+            from recbole_srt.scaling.sweep import parse_assignments, plan, sweep as run_sweep
+
+            presets = [p for p in args.presets.split(",") if p]
+            for name in presets:
+                preset(name)  # unknown names fail before anything runs
+            runs = plan([d for d in args.datasets.split(",") if d], presets, parse_assignments(args.set),
+                        parse_assignments(args.grid, grid=True), args.model)
+            if args.dry_run:
+                for run in runs:
+                    print(json.dumps(run))
+                return 0
+            run_sweep(runs, args.results, args.data_path, args.timeout, args.keep_checkpoints)
+            return 0
+
+        from recbole_srt.scaling.analysis import fit_all, load_runs
+
+        runs = load_runs(args.results)
+        metrics = [m.strip().lower() for m in args.metrics.split(",") if m.strip()]
+        fits = {m: fit_all(runs, m, args.n_kind, args.robust, args.bootstrap, args.holdout) for m in metrics}
+        if args.command == "fit":
+            with open(args.out, "w", encoding="utf-8") as f:
+                json.dump(_number(fits), f, indent=1)
+            for metric, fit in fits.items():
+                print(f"{metric}: {fit['runs']} runs, {fit['evaluations']} evaluations, "
+                      f"{len(fit['envelope'])} envelope points")
+                for key in ("linear_log_flops", "sigmoid", "nt", "flops_per_param_interaction"):
+                    print(f"  {key}: {json.dumps(_number(fit.get(key)))}")
+            print(f"written to {args.out}")
+        else:
+            from recbole_srt.scaling.plots import plot_all
+
+            for metric in metrics:
+                folder = args.out if len(metrics) == 1 else f"{args.out.rstrip('/')}/{metric.replace('@', '')}"
+                for path in plot_all(runs, fits[metric], folder, metric, args.n_kind):
+                    print(path)
+        return 0
+    except (ValueError, FileNotFoundError, RuntimeError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
