@@ -47,8 +47,8 @@ def main(argv=None):
 
             stats = run_convert(args.reviews, args.name, args.out, meta=args.meta, kcore_k=args.kcore,
                                 force=args.force, drop_untitled=args.drop_untitled, dedupe=not args.keep_duplicates,
-                                exclude=args.exclude, exclude_items=args.exclude_items, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
-                                progress=not args.quiet)
+                                exclude=args.exclude, exclude_items=args.exclude_items, tokenizer=args.tokenizer,
+                                vocab_size=args.vocab_size, progress=not args.quiet)
             print(json.dumps({k: stats[k] for k in ("interactions", "users", "items", "items_with_title")}))
         else:
             from dataset_prep.subsets import subsets as run_subsets

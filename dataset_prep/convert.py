@@ -151,10 +151,14 @@ def filter_interactions(u, i, t, user_names, item_names, titles, dropped, dedupe
     keep = np.ones(len(u), dtype=bool)
     if dedupe and len(u):
         order = np.lexsort((t, i, u))
+        repeat = np.ones(len(u) - 1, dtype=bool)
+        for column in (u, i, t):  # one sorted column at a time: the peak of this stage
+            ranked = column[order]
+            repeat &= ranked[1:] == ranked[:-1]
+            del ranked
         same = np.zeros(len(u), dtype=bool)
-        same[order[1:]] = ((u[order[1:]] == u[order[:-1]]) & (i[order[1:]] == i[order[:-1]])
-                           & (t[order[1:]] == t[order[:-1]]))
-        del order
+        same[order[1:]] = repeat
+        del order, repeat
         keep &= ~same
         dropped["duplicate (user, item, time)"] = int(same.sum())
     for directory in exclude:
