@@ -26,6 +26,9 @@ def main(argv=None):
     convert.add_argument("--keep-duplicates", action="store_true", help="keep repeated (user, item, time) rows")
     convert.add_argument("--exclude", action="append", default=[], metavar="DIR/NAME",
                          help="drop the users of another prepared dataset (repeatable)")
+    convert.add_argument("--category", action="append", default=[], metavar="NAME",
+                         help="keep items whose top-level metadata category (or main_cat) is NAME (repeatable; "
+                         "for whole-store dumps)")
     convert.add_argument("--exclude-items", action="store_true",
                          help="with --exclude, drop the items of those datasets too")
     convert.add_argument("--tokenizer", default=None, help="reuse this SentencePiece model instead of training one")
@@ -47,8 +50,8 @@ def main(argv=None):
 
             stats = run_convert(args.reviews, args.name, args.out, meta=args.meta, kcore_k=args.kcore,
                                 force=args.force, drop_untitled=args.drop_untitled, dedupe=not args.keep_duplicates,
-                                exclude=args.exclude, exclude_items=args.exclude_items, tokenizer=args.tokenizer,
-                                vocab_size=args.vocab_size, progress=not args.quiet)
+                                exclude=args.exclude, exclude_items=args.exclude_items, categories=args.category,
+                                tokenizer=args.tokenizer, vocab_size=args.vocab_size, progress=not args.quiet)
             print(json.dumps({k: stats[k] for k in ("interactions", "users", "items", "items_with_title")}))
         else:
             from dataset_prep.subsets import subsets as run_subsets

@@ -44,8 +44,10 @@ def tokens_of(dataset_dir):
 
 
 def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled=False, dedupe=True,
-            exclude=(), exclude_items=False, tokenizer=None, vocab_size=30000, progress=True):
+            exclude=(), exclude_items=False, categories=(), tokenizer=None, vocab_size=30000, progress=True):
     final = os.path.join(out, name)
+    if categories and not meta:
+        raise ValueError("--category needs --meta: categories come from the metadata")
     if os.path.exists(final) and not force:
         raise FileExistsError(f"{final} already exists; pass --force to overwrite it")
     bad, stages = BadLines(), Stages(progress)
@@ -56,18 +58,19 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
 
     # 2. Metadata of the items that occur in the reviews.
     titles, brands, cats = [""] * len(item_ids), [""] * len(item_ids), [""] * len(item_ids)
+    in_category = np.zeros(len(item_ids), dtype=bool)
     dropped = {}
     if meta:
         with stages("metadata", lines=True) as meter:
-            dropped["duplicate metadata rows (first kept)"] = read_item_texts(meta, item_ids, bad, meter,
-                                                                              titles, brands, cats)
+            dropped["duplicate metadata rows (first kept)"] = read_item_texts(
+                meta, item_ids, bad, meter, titles, brands, cats, in_category, {c.casefold() for c in categories})
 
     # Plain lists of names from here on: the id dicts (a third of the peak memory) are no longer needed.
     user_names, item_names = list(user_ids), list(item_ids)
     del user_ids, item_ids
     with stages("filters"):
         keep = filter_interactions(u, i, t, user_names, item_names, titles, dropped, dedupe, exclude, exclude_items,
-                                   drop_untitled, kcore_k)
+                                   drop_untitled, kcore_k, in_category if categories else None)
 
     # 3. Write everything into a temporary folder, then rename: never a half-written dataset.
     tmp = os.path.join(out, f".{name}.tmp{os.getpid()}")
@@ -125,12 +128,12 @@ def read_interactions(reviews, bad, meter):
     return (user_ids, item_ids, *arrays)
 
 
-def read_item_texts(meta, item_ids, bad, meter, titles, brands, cats):
-    """Fill titles/brands/cats (indexed by item) from the metadata; returns the duplicate rows seen."""
+def read_item_texts(meta, item_ids, bad, meter, titles, brands, cats, in_category, wanted_categories):
+    """Fill titles/brands/cats/in_category (indexed by item) from the metadata; returns the duplicate rows seen."""
     seen = np.zeros(len(item_ids), dtype=bool)
     shared = {}  # brands and category paths repeat across millions of items: keep one copy of each
     duplicates = 0
-    for item, title, brand, categories in read_meta(meta, bad, meter, wanted=item_ids):
+    for item, title, brand, categories, top in read_meta(meta, bad, meter, wanted=item_ids):
         index = item_ids.get(item)
         if index is None:
             continue
@@ -139,6 +142,7 @@ def read_item_texts(meta, item_ids, bad, meter, titles, brands, cats):
             continue
         seen[index] = True
         titles[index] = title
+        in_category[index] = any(c.casefold() in wanted_categories for c in top)
         brands[index] = shared.setdefault(brand, brand)
         categories = " ".join(c.replace(" ", "_") for c in categories)
         cats[index] = shared.setdefault(categories, categories)
@@ -146,9 +150,12 @@ def read_item_texts(meta, item_ids, bad, meter, titles, brands, cats):
 
 
 def filter_interactions(u, i, t, user_names, item_names, titles, dropped, dedupe, exclude, exclude_items,
-                        drop_untitled, kcore_k):
+                        drop_untitled, kcore_k, in_category=None):
     """Boolean mask of the interactions kept; the count dropped by each filter goes into ``dropped``."""
     keep = np.ones(len(u), dtype=bool)
+    if in_category is not None:
+        dropped["item outside --category"] = int((~in_category[i]).sum())
+        keep &= in_category[i]
     if dedupe and len(u):
         order = np.lexsort((t, i, u))
         repeat = np.ones(len(u) - 1, dtype=bool)

@@ -220,21 +220,32 @@ def clean_text(value):
 
 
 def categories_of(obj):
+    """(every category name, once; the top-level categories) of a metadata object.
+
+    2014: 'categories' is a list of paths; 2018: 'category' is one path, 'main_cat' the store's
+    department; 2023: 'categories' is one path, 'main_category' the department."""
     cats = obj.get("categories", obj.get("category"))
-    flat = []
-    for entry in cats or []:
-        for cat in entry if isinstance(entry, list) else [entry]:
+    flat, top = [], set()
+    paths = cats if cats and all(isinstance(e, list) for e in cats) else [cats or []]
+    for path in paths:
+        for depth, cat in enumerate(path):
             cat = clean_text(cat)
+            if cat and depth == 0:
+                top.add(cat)
             if cat and cat not in flat:
                 flat.append(cat)
-    return flat
+    for key in ("main_cat", "main_category"):
+        if isinstance(obj.get(key), str) and clean_text(obj[key]):
+            top.add(clean_text(obj[key]))
+    return flat, top
 
 
 ASIN = re.compile(r"""["'](?:parent_asin|asin)["']\s*:\s*["']([^"'\\]+)["']""")
 
 
 def read_meta(path, bad, progress=None, wanted=None):
-    """Yield (item, title, brand, categories) from 2014/2018/2023 metadata or a RecBole .item TSV.
+    """Yield (item, title, brand, categories, top-level categories) from 2014/2018/2023 metadata or a
+    RecBole .item TSV (whose categories are flat: each counts as top-level).
 
     With ``wanted`` (a container of item ids), lines whose only asin key names another item are
     skipped before parsing: whole-store metadata with a one-category review file parses only its items.
@@ -258,7 +269,7 @@ def read_meta(path, bad, progress=None, wanted=None):
             bad.add(name, "metadata without asin", line_no)
             continue
         brand = obj.get("brand", obj.get("store", ""))
-        yield item, clean_text(obj.get("title", "")), clean_text(brand), categories_of(obj)
+        yield (item, clean_text(obj.get("title", "")), clean_text(brand), *categories_of(obj))
 
 
 def read_item_table(path, bad):
@@ -282,4 +293,4 @@ def read_item_table(path, bad):
                 return row[index[key]] if key in index else ""
 
             cats = [c for c in SPACE.split(col("categories")) if c]
-            yield col("item_id"), clean_text(col("title")), clean_text(col("brand")), cats
+            yield col("item_id"), clean_text(col("title")), clean_text(col("brand")), cats, set(cats)

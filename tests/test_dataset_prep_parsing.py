@@ -75,3 +75,30 @@ def test_whole_store_metadata_and_item_exclusion(tmp_path):
     both = convert(others, "c", str(tmp_path), exclude=[str(tmp_path / "a")], exclude_items=True, progress=False)
     assert both["interactions"] == 2  # V3 and V7 bought I3, which dataset a does not have
     assert both["dropped_interactions"][f"item of excluded {tmp_path / 'a'}"] == 6
+
+
+def test_category_selection_from_whole_store_dumps(tmp_path):
+    reviews = write_gz(tmp_path / "item_dedup.json.gz", [
+        json.dumps({"reviewerID": f"U{u}", "asin": f"I{k}", "overall": 5.0, "unixReviewTime": k})
+        for u in range(3) for k in range(4)
+    ])
+    meta_2014 = write_gz(tmp_path / "metadata.json.gz", [
+        repr({"asin": "I0", "title": "Lipstick", "categories": [["Beauty", "Makeup"], ["Gift Cards"]]}),
+        repr({"asin": "I1", "title": "Tent", "categories": [["Sports & Outdoors", "Camping"]]}),
+        repr({"asin": "I2", "title": "Beauty Kit", "categories": [["Toys", "Beauty"]]}),  # Beauty not top-level
+        repr({"asin": "I3", "title": "Ball", "categories": [["Sports & Outdoors"]]}),
+    ])
+    stats = convert(reviews, "beauty", str(tmp_path), meta=meta_2014, categories=["beauty"], progress=False)
+    assert (stats["interactions"], stats["items"]) == (3, 1)
+    assert stats["dropped_interactions"]["item outside --category"] == 9
+    stats = convert(reviews, "sports", str(tmp_path), meta=meta_2014, categories=["Sports & Outdoors", "Beauty"],
+                    progress=False)
+    assert stats["items"] == 3
+
+    meta_2018 = write_gz(tmp_path / "All_Amazon_Meta.json.gz", [
+        json.dumps({"asin": "I0", "title": "Lipstick", "category": ["Beauty", "Makeup"], "main_cat": "Beauty"}),
+        json.dumps({"asin": "I1", "title": "Tent", "category": [], "main_cat": "Sports &amp; Outdoors"}),
+    ])
+    stats = convert(reviews, "sports18", str(tmp_path), meta=meta_2018, categories=["Sports & Outdoors"],
+                    progress=False)
+    assert stats["items"] == 1 and stats["interactions"] == 3
