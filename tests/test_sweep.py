@@ -32,7 +32,7 @@ def test_sweep_resumes_survives_failures_and_feeds_fit_and_plot(tmp_path):
         assert len(flops) == 2 and 0 < flops[0] < flops[1]
         assert r["history"][1]["seen_targets"] == 2 * r["train_interactions"]
         assert 0 < r["non_embedding_parameters"] < r["parameters"]
-        assert not [f for f in os.listdir(os.path.dirname(r["command"][5].split("=", 1)[1])) if f.endswith(".pth")]
+        assert not [f for f in os.listdir(r["run_dir"]) if f.endswith(".pth")]  # checkpoints removed by default
 
     again = cli(*common)  # finished runs are skipped; failed ones are tried again
     assert "4 runs, 2 already finished, 2 to go" in again.stdout

@@ -43,7 +43,7 @@ def main(argv=None):
         sub.add_argument("--n-kind", default="non_embedding", choices=["non_embedding", "total"],
                          help="N of Eq. 5: non-embedding (default) or total parameters")
         sub.add_argument("--robust", action="store_true", help="Huber loss instead of least squares")
-        sub.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the intervals")
+        sub.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for the intervals")
         sub.add_argument("--holdout", type=int, default=2, help="largest runs held out by the extrapolation check")
         sub.add_argument("--out", required=True, help="fit: JSON file; plot: folder")
 

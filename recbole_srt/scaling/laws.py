@@ -50,7 +50,8 @@ def _best(problems):
             result = least_squares(**problem)
         except ValueError:
             continue
-        if result.success and (best is None or result.cost < best.cost):
+        # status 0 (evaluation budget spent) still gives a usable point; ill-posed sweeps end there
+        if result.status >= 0 and np.isfinite(result.cost) and (best is None or result.cost < best.cost):
             best = result
     if best is None:
         raise RuntimeError("no starting point converged")
@@ -65,13 +66,18 @@ def fit_sigmoid(log_flops, values, robust=False):
     def residual(p):
         return sigmoid_law(x, *p) - y
 
-    starts = [(a, b, c, a - y.max()) for a in (span, 2 * span, 4 * span) for b in (0.1, 0.5, 2.0)
-              for c in np.quantile(x, [0.1, 0.5, 0.9])]
-    bounds = ([0, 0, -np.inf, -np.inf], np.inf)
-    result = _best({"fun": residual, "x0": s, "bounds": bounds, "max_nfev": 5000} for s in starts)
+    def jacobian(p):
+        a, b, c, _ = p
+        s = 1.0 / (1.0 + np.exp(-b * (x - c)))
+        slope = a * s * (1 - s)
+        return np.stack([s, slope * (x - c), -slope * b, -np.ones_like(x)], axis=1)
+
+    starts = [(a, b, c, a - y.max()) for a in (span, 4 * span) for b in (0.2, 1.0)
+              for c in np.quantile(x, [0.2, 0.5, 0.8])]
+    common = {"fun": residual, "jac": jacobian, "bounds": ([0, 0, -np.inf, -np.inf], np.inf), "max_nfev": 1000}
+    result = _best({**common, "x0": s} for s in starts)
     if robust:
-        result = _best([{"fun": residual, "x0": result.x, "bounds": bounds, "loss": "huber",
-                         "f_scale": _robust_scale(result.fun), "max_nfev": 5000}])
+        result = _best([{**common, "x0": result.x, "loss": "huber", "f_scale": _robust_scale(result.fun)}])
     a, b, c, d = result.x
     return {"a": a, "b": b, "c": c, "d": d, "limit": a - d, "rmse": _rmse(result.fun)}
 
@@ -81,23 +87,37 @@ def fit_nt(n, t, values, robust=False):
     linear in (E, A, B), solved by non-negative least squares; the best few are then refined."""
     n, t, y = (np.asarray(v, dtype=float) for v in (n, t, values))
     grid = []
-    for alpha in np.linspace(0.05, 1.5, 15):
+    for alpha in np.linspace(0.05, 1.5, 15):  # exponents above 3 are not a scaling law; bounded there
         for beta in np.linspace(0.05, 1.5, 15):
             design = np.stack([np.ones_like(y), -n ** -alpha, -t ** -beta], axis=1)
             coef, norm = nnls(design, y)
             grid.append((norm, (coef[0], coef[1], alpha, coef[2], beta)))
     grid.sort(key=lambda item: item[0])
 
-    def residual(p):
-        return nt_law(n, t, *p) - y
+    # A and B are fitted in log space: A / N^alpha = exp(log A - alpha log N) turns the long curved
+    # valley between A and alpha into a straight one, and keeps A, B > 0 without bounds.
+    log_n, log_t = np.log(n), np.log(t)
 
-    result = _best({"fun": residual, "x0": np.maximum(start, 1e-12), "bounds": (0, np.inf), "x_scale": "jac",
-                    "max_nfev": 20000} for _, start in grid[:8])
+    def terms(p):
+        return np.exp(p[1] - p[2] * log_n), np.exp(p[3] - p[4] * log_t)
+
+    def residual(p):
+        n_term, t_term = terms(p)
+        return p[0] - n_term - t_term - y
+
+    def jacobian(p):
+        n_term, t_term = terms(p)
+        return np.stack([np.ones_like(y), -n_term, n_term * log_n, -t_term, t_term * log_t], axis=1)
+
+    bounds = ([0, -np.inf, 0, -np.inf, 0], [np.inf, np.inf, 3, np.inf, 3])  # exponents above 3: not a law
+    common = {"fun": residual, "jac": jacobian, "bounds": bounds, "x_scale": "jac", "max_nfev": 500}
+    starts = [(E, np.log(max(A, 1e-12)), alpha, np.log(max(B, 1e-12)), beta) for _, (E, A, alpha, B, beta) in grid[:4]]
+    result = _best({**common, "x0": start} for start in starts)
     if robust:
-        result = _best([{"fun": residual, "x0": result.x, "bounds": (0, np.inf), "x_scale": "jac", "loss": "huber",
-                         "f_scale": _robust_scale(result.fun), "max_nfev": 20000}])
-    E, A, alpha, B, beta = result.x
-    return {"E": E, "A": A, "alpha": alpha, "B": B, "beta": beta, "rmse": _rmse(result.fun)}
+        result = _best([{**common, "x0": result.x, "loss": "huber", "f_scale": _robust_scale(result.fun)}])
+    E, log_a, alpha, log_b, beta = result.x
+    return {"E": E, "A": float(np.exp(log_a)), "alpha": alpha, "B": float(np.exp(log_b)), "beta": beta,
+            "rmse": _rmse(result.fun)}
 
 
 def _rmse(residuals):

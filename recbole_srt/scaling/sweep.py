@@ -77,7 +77,7 @@ def run_one(spec, data_path, runs_dir, timeout=None, keep_checkpoints=False):
     if data_path:
         command.append(f"--data_path={data_path}")
     command += [f"--{k}={v}" for k, v in spec["options"].items()]
-    record = {**spec, "command": command}
+    record = {**spec, "command": command, "run_dir": run_dir}
     start = time.time()
     with open(os.path.join(run_dir, "log.txt"), "w", encoding="utf-8") as log:
         try:
