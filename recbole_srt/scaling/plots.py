@@ -82,6 +82,12 @@ def plot_all(runs, fits, out_dir, metric="ndcg@5", n_kind="non_embedding"):
 
 
 def _save(fig, out_dir, name):
+    from matplotlib.ticker import NullFormatter
+
+    for ax in fig.axes:  # minor-tick labels overlap on log axes wider than a decade; narrower ones need them
+        for axis, (low, high) in ((ax.xaxis, ax.get_xlim()), (ax.yaxis, ax.get_ylim())):
+            if axis.get_scale() == "log" and high > 10 * low:
+                axis.set_minor_formatter(NullFormatter())
     path = os.path.join(out_dir, name)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
