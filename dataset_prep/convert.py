@@ -65,7 +65,7 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
             dropped["duplicate metadata rows (first kept)"] = read_item_texts(
                 meta, item_ids, bad, meter, titles, brands, cats, in_category, {c.casefold() for c in categories})
 
-    # Plain lists of names from here on: the id dicts (a third of the peak memory) are no longer needed.
+    # Plain lists of names from here on: the id dicts' tables are no longer needed.
     user_names, item_names = list(user_ids), list(item_ids)
     del user_ids, item_ids
     with stages("filters"):

@@ -42,7 +42,7 @@ class _Stage:
     def __init__(self, owner, name, lines):
         self.owner, self.name, self.count = owner, name, 0
         self.bar = tqdm(desc=name, unit=" lines", unit_scale=True, mininterval=2.0,
-                        disable=not (owner.progress and lines)) if lines else None
+                        disable=not owner.progress) if lines else None
 
     def update(self, n):
         self.count += n

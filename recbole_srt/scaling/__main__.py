@@ -69,7 +69,9 @@ def main(argv=None):
 
         runs = load_runs(args.results)
         metrics = [m.strip().lower() for m in args.metrics.split(",") if m.strip()]
-        fits = {m: fit_all(runs, m, args.n_kind, args.robust, args.bootstrap, args.holdout) for m in metrics}
+        # plot draws the fitted curves only: no bootstrap or extrapolation check to compute
+        n_boot, holdout = (args.bootstrap, args.holdout) if args.command == "fit" else (0, 0)
+        fits = {m: fit_all(runs, m, args.n_kind, args.robust, n_boot, holdout) for m in metrics}
         if args.command == "fit":
             with open(args.out, "w", encoding="utf-8") as f:
                 json.dump(_number(fits), f, indent=1)

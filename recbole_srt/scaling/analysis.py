@@ -68,7 +68,9 @@ def fit_all(runs, metric="ndcg@5", n_kind="non_embedding", robust=False, n_boot=
            "linear_log_flops": laws.fit_linear(log_c, y) if len(env) >= 2 else None}
     if len(env) >= 4:
         out["sigmoid"] = laws.fit_sigmoid(log_c, y, robust)
-        out["sigmoid_ci95"] = laws.bootstrap(lambda a, b: laws.fit_sigmoid(a, b, robust), (log_c, y), n_boot, seed)
+        if n_boot:
+            out["sigmoid_ci95"] = laws.bootstrap(lambda a, b: laws.fit_sigmoid(a, b, robust), (log_c, y), n_boot,
+                                                 seed)
         if holdout and len(env) - holdout >= 4:
             out["sigmoid_extrapolation"] = laws.extrapolation_check(
                 lambda a, b: laws.fit_sigmoid(a, b, robust),
@@ -78,9 +80,12 @@ def fit_all(runs, metric="ndcg@5", n_kind="non_embedding", robust=False, n_boot=
         out["sigmoid"] = f"needs 4 envelope points, has {len(env)}"
     best = best_points(runs, metric, n_kind)
     if len(best["n"]) >= 6:
-        fit = lambda n, t, v: laws.fit_nt(n, t, v, robust)  # noqa: E731
+        def fit(n, t, v):
+            return laws.fit_nt(n, t, v, robust)
+
         out["nt"] = fit(best["n"], best["t"], best["value"])
-        out["nt_ci95"] = laws.bootstrap(fit, (best["n"], best["t"], best["value"]), n_boot, seed)
+        if n_boot:
+            out["nt_ci95"] = laws.bootstrap(fit, (best["n"], best["t"], best["value"]), n_boot, seed)
         if holdout and len(best["n"]) - holdout >= 6:
             out["nt_extrapolation"] = laws.extrapolation_check(fit, _nt_predict, (best["n"], best["t"], best["value"]),
                                                                order_by=best["flops"], holdout=holdout)
