@@ -78,6 +78,26 @@ def test_non_overlapping_windows_are_fewer_and_keep_every_target(ml100k_srt):
     assert ((starts == 1).sum(1) <= 1).all()
 
 
+def test_length_grouping_keeps_every_window_once_and_pads_less(ml100k_srt):
+    config, train, _, _ = ml100k_srt
+    assert train.length_grouping == 50
+    plain = AllPositionsDataLoader({**config.final_config_dict, "length_grouping": 1}, train.dataset)
+
+    def padded_cells(loader):
+        batches = loader.batches()
+        assert len(batches) == len(loader)
+        assert sorted(torch.cat(batches).tolist()) == list(range(len(loader.inputs)))
+        return sum(int(loader.lengths[b].max()) * len(b) for b in batches)
+
+    used = int(train.lengths.sum())
+    grouped, shuffled = padded_cells(train), padded_cells(plain)
+    # ml-100k windows are mostly full (50), so plain batches waste little; grouping wastes less still.
+    assert used <= grouped < shuffled
+    assert grouped - used < (shuffled - used) / 3
+    # Two epochs of the same loader differ in order: the grouping is re-drawn every epoch.
+    assert [b.tolist() for b in train.batches()[:3]] != [b.tolist() for b in train.batches()[:3]]
+
+
 def test_per_row_negatives_train_through_the_model(tmp_path):
     config, train, _, _ = build("SRT", neg_sampling_scope="row", num_negatives=50, tokenizer_dir=str(tmp_path))
     model = config.model_class(config, train.dataset)

@@ -46,6 +46,11 @@ def build_windows(flat_items, user_start, last_target, max_len, stride):
 class AllPositionsDataLoader:
     """Shuffled batches of ``train_batch_size`` windows (not rows) from the training split.
 
+    With ``length_grouping: G > 1`` each batch is cut from a shuffled pool of G batches sorted
+    by window length, and the batches are then shuffled: a batch is trimmed to its longest
+    window, and on short-history data (Beauty: median 4 items, windows of up to 50) random
+    batches are mostly padding. Every window is still seen once per epoch.
+
     The training split of :class:`SRTDataset` holds one row per training target; each
     user's targets are contiguous in ``flat_items``, so the loss over all windows covers
     exactly the targets of RecBole's augmented training rows and nothing of the
@@ -56,6 +61,7 @@ class AllPositionsDataLoader:
         self.dataset = self._dataset = dataset
         self.shuffle = shuffle
         self.batch_size = config["train_batch_size"]
+        self.length_grouping = int(config["length_grouping"] or 1)
         max_len = config["MAX_ITEM_LIST_LENGTH"]
         stride = config["window_stride"] or max_len
         item_seq = config["ITEM_ID_FIELD"] + config["LIST_SUFFIX"]
@@ -84,9 +90,22 @@ class AllPositionsDataLoader:
     def __len__(self):
         return math.ceil(len(self.inputs) / self.batch_size)
 
+    def batches(self):
+        """Window indices of each batch of one epoch, in training order."""
+        if not self.shuffle:
+            return list(torch.arange(len(self.inputs)).split(self.batch_size))
+        order = torch.randperm(len(self.inputs), generator=self.generator)
+        if self.length_grouping <= 1:
+            return list(order.split(self.batch_size))
+        batches = []
+        # Pools are whole multiples of the batch size, so the count of batches stays len(self).
+        for pool in order.split(self.batch_size * self.length_grouping):
+            pool = pool[torch.argsort(self.lengths[pool], stable=True)]
+            batches.extend(pool.split(self.batch_size))
+        return [batches[i] for i in torch.randperm(len(batches), generator=self.generator)]
+
     def __iter__(self):
-        order = torch.randperm(len(self.inputs), generator=self.generator) if self.shuffle else torch.arange(len(self.inputs))
-        for batch in order.split(self.batch_size):
+        for batch in self.batches():
             # Trim the padding columns the batch does not use: long tails are rare.
             width = int(self.lengths[batch].max())
             yield Interaction({

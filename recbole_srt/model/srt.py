@@ -93,6 +93,9 @@ class SRT(SequentialRecommender):
         length = config["MAX_ITEM_LIST_LENGTH"]
         if stride is not None and not (isinstance(stride, int) and 1 <= stride <= length):
             raise ValueError(f"window_stride must be an integer in [1, MAX_ITEM_LIST_LENGTH={length}], got {stride!r}")
+        grouping = config["length_grouping"]
+        if grouping is not None and not (isinstance(grouping, int) and grouping >= 1):
+            raise ValueError(f"length_grouping must be an integer >= 1 (1 = plain shuffle), got {grouping!r}")
         fields = config["text_fields"]
         if not fields or isinstance(fields, str):
             raise ValueError(f"text_fields must be a non-empty list of item fields, got {fields!r}")
