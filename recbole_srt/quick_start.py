@@ -25,6 +25,9 @@ def get_trainer(config):
 def load_config(model=None, dataset=None, config_file_list=None, config_dict=None):
     config = SRTConfig(model=model, dataset=dataset, config_file_list=config_file_list, config_dict=config_dict)
     config["srt_all_positions"] = bool(config["srt_all_positions"]) and config["model"] == "SRT"
+    budget = config["time_budget"]
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
+        raise ValueError(f"time_budget must be a number of seconds > 0 (~ for none), got {budget!r}")
     check = getattr(config.model_class, "check_config", None)
     if check is not None:
         check(config)
@@ -64,6 +67,7 @@ def run(model=None, dataset=None, config_file_list=None, config_dict=None, saved
         "parameters": counts["total"],
         "non_embedding_parameters": counts["non_embedding"],
         "history": trainer.history,
+        "stopped_by": trainer.stopped_by,
         "checkpoint": trainer.saved_model_file if saved else None,
         "config": resolved_config(config),
     }

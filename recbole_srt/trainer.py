@@ -31,10 +31,16 @@ def one_cycle(optimizer, total_steps, warmup_ratio):
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
+class _TimeBudgetSpent(Exception):
+    pass
+
+
 class SequentialTrainer(Trainer):
     def __init__(self, config, model):
         super().__init__(config, model)
         self.scheduler = None
+        self.time_budget = config["time_budget"]
+        self.stopped_by = None  # after fit: "epochs", "early_stopping" or "time_budget"
         self.history = []  # one dict per evaluation: epoch, seen targets, time, loss, metrics
         self.seen_targets = 0
         self.train_flops = 0  # analytic, for models that report step_flops() (SRT)
@@ -48,9 +54,20 @@ class SequentialTrainer(Trainer):
             self.scheduler = one_cycle(self.optimizer, self.epochs * len(train_data), self.config["warmup_ratio"])
         elif self.config["lr_scheduler"] not in (None, "none"):
             raise ValueError(f"lr_scheduler must be 'one_cycle' or none, got {self.config['lr_scheduler']!r}")
-        return super().fit(train_data, valid_data, verbose, saved, show_progress, callback_fn)
+        self._fit_start = time()
+        try:
+            result = super().fit(train_data, valid_data, verbose, saved, show_progress, callback_fn)
+        except _TimeBudgetSpent:
+            self.stopped_by = "time_budget"
+            self.logger.info(f"time_budget of {self.time_budget} s spent after epoch {self._epoch}: training stops")
+            return self.best_valid_score, self.best_valid_result
+        self.stopped_by = "epochs" if self._epoch + 1 >= self.epochs else "early_stopping"
+        return result
 
     def _train_epoch(self, train_data, epoch_idx, loss_func=None, show_progress=False):
+        # Checked between epochs so that the best checkpoint so far is complete and kept.
+        if self.time_budget and self._epoch >= 0 and time() - self._fit_start >= self.time_budget:
+            raise _TimeBudgetSpent()
         self.model.train()
         self._epoch = epoch_idx
         loss_func = loss_func or self.model.calculate_loss

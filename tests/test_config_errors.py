@@ -36,6 +36,11 @@ def test_window_stride_and_scope():
     check(r"length_grouping must be an integer >= 1 \(1 = plain shuffle\), got 0", length_grouping=0)
 
 
+def test_time_budget_must_be_positive_seconds():
+    check(r"time_budget must be a number of seconds > 0 \(~ for none\), got -1", time_budget=-1)
+    check(r"time_budget must be a number of seconds > 0 \(~ for none\), got 'ten'", time_budget="ten")
+
+
 def test_unknown_model():
     with pytest.raises(ValueError, match="--model=NoSuchModel"):
         load_config("NoSuchModel", "ml-100k")
