@@ -1,7 +1,7 @@
 """The paper's Beauty comparison (Tables 1 and 4): SRT-10/100/300/1K against RecBole's SASRec,
 SASRec-CE and BERT4Rec on one split, with the same metrics, from one command.
 
-    python benchmarks/beauty.py [--quick] [--data_path saved/data] [--out benchmarks/results]
+    python benchmarks/beauty.py [--quick] [--models SRT-1K,SASRec-CE] [--time_budget MIN] [--threads N] [--merge]
 
 Prepares the 2014 Beauty 5-core from ../shared/data/amazon/Beauty with dataset_prep (once), trains
 every model with the plugin's driver functions (those behind run_recbole_srt.py) under full-ranking
@@ -105,11 +105,13 @@ def sampled_metrics(model, test_data, n_negatives=10_000, k=5, seed=0):
     return {f"ndcg@{k}": ndcg / users, f"hit@{k}": hit / users}
 
 
-def train_one(name, data_path, quick, checkpoint_dir, epochs=None):
+def train_one(name, data_path, quick, checkpoint_dir, epochs=None, time_budget=None):
     model_name, options = MODELS[name]
     budget = dict((QUICK if quick else FULL)["SRT" if model_name == "SRT" else "other"])
     if epochs:
         budget["epochs"] = epochs
+    if time_budget:
+        budget["time_budget"] = time_budget
     config_dict = {**SIZE, **options, **budget, "data_path": data_path, "checkpoint_dir": checkpoint_dir,
                    "eval_args": {"mode": "full"}, "show_progress": False, "state": "ERROR",
                    "tokenizer_dir": os.path.join(checkpoint_dir, "tokenizers")}
@@ -137,11 +139,13 @@ def train_one(name, data_path, quick, checkpoint_dir, epochs=None):
         "model": model_name, "options": {k: v for k, v in options.items() if k != "train_neg_sample_args"},
         "full": {"ndcg@5": float(full["ndcg@5"]), "hit@5": float(full["hit@5"])}, "sampled_10k": sampled,
         "paper_ndcg@5": PAPER_NDCG5[name], "paper_table4": PAPER_TABLE4.get(name),
-        "epochs_run": epochs, "epochs_to_best": best + 1, "seconds_per_epoch": round(seconds_per_epoch, 2),
+        "epochs_run": epochs, "epochs_to_best": best + 1, "stopped_by": trainer.stopped_by,
+        "valid_ndcg@5_by_epoch": [round(h.get("ndcg@5", float("nan")), 4) for h in history], "seconds_per_epoch": round(seconds_per_epoch, 2),
         "targets_per_second": round(trainer.seen_targets / max(trainer.train_seconds, 1e-9)),
         "eval_seconds_full": round(full_seconds, 2), "eval_seconds_sampled": round(sampled_seconds, 2),
         "parameters": counts["total"], "non_embedding_parameters": counts["non_embedding"],
-        "settings": {k: config[k] for k in ("learning_rate", "epochs", "stopping_step", "train_batch_size",
+        "settings": {k: config[k] for k in ("learning_rate", "epochs", "stopping_step", "time_budget",
+                                            "train_batch_size", "MAX_ITEM_LIST_LENGTH", "lr_scheduler",
                                             "hidden_dropout_prob", "attn_dropout_prob", "loss_type")
                      if k in config.final_config_dict},
     }
@@ -150,57 +154,97 @@ def train_one(name, data_path, quick, checkpoint_dir, epochs=None):
     return row
 
 
-def markdown(results, meta):
-    lines = [f"# Beauty 5-core: SRT against RecBole's built-ins ({meta['mode']} mode)", "",
-             f"{meta['machine']}; {meta['date']}; `{meta['command']}`; {meta['minutes']} minutes in all.", "",
+def markdown(results):
+    runs = []
+    for r in results.values():
+        if r["run"] not in runs:
+            runs.append(r["run"])
+    modes = sorted({run["mode"] for run in runs})
+    lines = [f"# Beauty 5-core: SRT against RecBole's built-ins ({' and '.join(modes)} mode)", "",
              "Test split, leave-one-out. Full ranking over 12,101 items, and the test item against 10,000 sampled "
-             "negatives. Paper figures are full-ranking NDCG@5 (Table 1).", "",
+             "negatives. Paper figures are full-ranking NDCG@5 (Table 1). `stop`: early stopping on validation "
+             "NDCG@5, the epoch cap, or the per-model time budget.", "",
              "| model | NDCG@5 full | HIT@5 full | NDCG@5 10K | HIT@5 10K | paper NDCG@5 | s/epoch | targets/s | "
-             "epochs (best) | eval s (full / 10K) | params (non-emb.) | MFU |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "epochs (best) | stop | eval s (full / 10K) | params (non-emb.) | MFU | run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for name, r in results.items():
         mfu = f"{r['mfu']:.1%}" if "mfu" in r else ""
         lines.append(
             f"| {name} | {r['full']['ndcg@5']:.4f} | {r['full']['hit@5']:.4f} | {r['sampled_10k']['ndcg@5']:.4f} | "
             f"{r['sampled_10k']['hit@5']:.4f} | {r['paper_ndcg@5']:.4f} | {r['seconds_per_epoch']} | "
-            f"{r['targets_per_second']:,} | {r['epochs_run']} ({r['epochs_to_best']}) | {r['eval_seconds_full']} / "
-            f"{r['eval_seconds_sampled']} | {r['parameters']:,} ({r['non_embedding_parameters']:,}) | {mfu} |")
-    lines += ["", f"Dense float32 matmul rate measured in the same process: {meta['matmul_gflops']:.1f} GFLOP/s; "
-              "MFU = SRT's analytic training FLOPs per second over it."]
+            f"{r['targets_per_second']:,} | {r['epochs_run']} ({r['epochs_to_best']}) | {r['stopped_by']} | "
+            f"{r['eval_seconds_full']} / {r['eval_seconds_sampled']} | "
+            f"{r['parameters']:,} ({r['non_embedding_parameters']:,}) | {mfu} | {chr(65 + runs.index(r['run']))} |")
+    lines += ["", "Runs (MFU = SRT's analytic training FLOPs per second over the dense float32 matmul rate measured "
+              "in the same process):", ""]
+    for i, run in enumerate(runs):
+        lines.append(f"- {chr(65 + i)}: {run['mode']} mode, `{run['command']}`; {run['machine']}, {run['threads']} "
+                     f"thread(s); {run['date']}; {run['minutes']} minutes; matmul {run['matmul_gflops']:.1f} GFLOP/s.")
     return "\n".join(lines) + "\n"
+
+
+def command_line():
+    """This run's command, without the machine-specific paths."""
+    words, skip = ["python", os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)], False
+    for word in sys.argv[1:]:
+        if skip or word.startswith(("--out=", "--data_path=")):
+            skip = False
+            continue
+        skip = word in ("--out", "--data_path")
+        if not skip:
+            words.append(word)
+    return " ".join(words)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="few epochs: about 20 minutes on 2 cores")
     parser.add_argument("--data_path", default=os.path.join(ROOT, "saved", "data"))
-    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"),
+                        help="folder of beauty.{json,md} (full mode) or beauty-quick.{json,md} (quick mode)")
     parser.add_argument("--models", default=",".join(MODELS), help="subset of " + ",".join(MODELS))
     parser.add_argument("--epochs", type=int, default=None, help="override the epochs of every model (smoke runs)")
+    parser.add_argument("--time_budget", type=float, default=None,
+                        help="minutes of training + validation per model; it stops at the next epoch boundary")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other models of an existing results file (runs split across processes)")
     args = parser.parse_args()
+    names = [m for m in args.models.split(",") if m]
+    for name in names:
+        if name not in MODELS:
+            raise SystemExit(f"--models: unknown '{name}'; choose from {', '.join(MODELS)}")
+    if args.threads:
+        torch.set_num_threads(args.threads)
     start = time.time()
     prepare(args.data_path)
     rate = matmul_rate()
+    run = {"mode": "quick" if args.quick else "full", "date": time.strftime("%Y-%m-%d"),
+           "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",
+           "threads": torch.get_num_threads(), "command": command_line(),
+           "matmul_gflops": rate / 1e9}
     results = {}
-    for name in [m for m in args.models.split(",") if m]:
-        if name not in MODELS:
-            raise SystemExit(f"--models: unknown '{name}'; choose from {', '.join(MODELS)}")
+    for name in names:
         t0 = time.time()
         results[name] = train_one(name, args.data_path, args.quick, os.path.join(ROOT, "saved", "beauty-bench"),
-                                  args.epochs)
+                                  args.epochs, args.time_budget * 60 if args.time_budget else None)
+        results[name]["run"] = run
         if "train_flops_per_second" in results[name]:
             results[name]["mfu"] = results[name]["train_flops_per_second"] / rate
         print(f"{name}: {json.dumps(results[name]['full'])} in {time.time() - t0:.0f} s", flush=True)
-    meta = {"mode": "quick" if args.quick else "full", "date": time.strftime("%Y-%m-%d"),
-            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}",
-            "command": "python benchmarks/beauty.py" + (" --quick" if args.quick else ""),
-            "minutes": round((time.time() - start) / 60, 1), "matmul_gflops": rate / 1e9}
+    run["minutes"] = round((time.time() - start) / 60, 1)
+
+    stem = os.path.join(args.out, "beauty" + ("-quick" if args.quick else ""))
+    if args.merge and os.path.isfile(stem + ".json"):
+        with open(stem + ".json") as f:
+            results = {**json.load(f)["models"], **results}
+    results = {name: results[name] for name in MODELS if name in results}
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "beauty.json"), "w") as f:
-        json.dump({"meta": meta, "models": results}, f, indent=1)
-    with open(os.path.join(args.out, "beauty.md"), "w") as f:
-        f.write(markdown(results, meta))
-    print(markdown(results, meta))
+    with open(stem + ".json", "w") as f:
+        json.dump({"models": results}, f, indent=1)
+    with open(stem + ".md", "w") as f:
+        f.write(markdown(results))
+    print(markdown(results))
 
 
 if __name__ == "__main__":
