@@ -16,6 +16,7 @@ numbers show the protocol and the speed, not converged quality.
 """
 
 import argparse
+import ast
 import json
 import os
 import platform
@@ -105,13 +106,14 @@ def sampled_metrics(model, test_data, n_negatives=10_000, k=5, seed=0):
     return {f"ndcg@{k}": ndcg / users, f"hit@{k}": hit / users}
 
 
-def train_one(name, data_path, quick, checkpoint_dir, epochs=None, time_budget=None):
+def train_one(name, data_path, quick, checkpoint_dir, epochs=None, time_budget=None, overrides=None):
     model_name, options = MODELS[name]
     budget = dict((QUICK if quick else FULL)["SRT" if model_name == "SRT" else "other"])
     if epochs:
         budget["epochs"] = epochs
     if time_budget:
         budget["time_budget"] = time_budget
+    budget.update(overrides or {})
     config_dict = {**SIZE, **options, **budget, "data_path": data_path, "checkpoint_dir": checkpoint_dir,
                    "eval_args": {"mode": "full"}, "show_progress": False, "state": "ERROR",
                    "tokenizer_dir": os.path.join(checkpoint_dir, "tokenizers")}
@@ -207,6 +209,9 @@ def main():
     parser.add_argument("--time_budget", type=float, default=None,
                         help="minutes of training + validation per model; it stops at the next epoch boundary")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config value for every model of this run (repeatable), e.g. learning_rate=1e-3")
+    parser.add_argument("--suffix", default="", help="appended to each model's name in the results, e.g. ' lr1e-3'")
     parser.add_argument("--merge", action="store_true",
                         help="keep the other models of an existing results file (runs split across processes)")
     args = parser.parse_args()
@@ -214,6 +219,16 @@ def main():
     for name in names:
         if name not in MODELS:
             raise SystemExit(f"--models: unknown '{name}'; choose from {', '.join(MODELS)}")
+    suffix = " " + args.suffix.strip() if args.suffix.strip() else ""
+    overrides = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set: expected KEY=VALUE, got '{item}'")
+        try:
+            overrides[key] = ast.literal_eval(value)
+        except (ValueError, SyntaxError):
+            overrides[key] = value
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.time()
@@ -226,19 +241,21 @@ def main():
     results = {}
     for name in names:
         t0 = time.time()
-        results[name] = train_one(name, args.data_path, args.quick, os.path.join(ROOT, "saved", "beauty-bench"),
-                                  args.epochs, args.time_budget * 60 if args.time_budget else None)
-        results[name]["run"] = run
-        if "train_flops_per_second" in results[name]:
-            results[name]["mfu"] = results[name]["train_flops_per_second"] / rate
-        print(f"{name}: {json.dumps(results[name]['full'])} in {time.time() - t0:.0f} s", flush=True)
+        row = train_one(name, args.data_path, args.quick, os.path.join(ROOT, "saved", "beauty-bench"),
+                        args.epochs, args.time_budget * 60 if args.time_budget else None, overrides)
+        row["run"] = run
+        if "train_flops_per_second" in row:
+            row["mfu"] = row["train_flops_per_second"] / rate
+        results[name + suffix] = row
+        print(f"{name + suffix}: {json.dumps(row['full'])} in {time.time() - t0:.0f} s", flush=True)
     run["minutes"] = round((time.time() - start) / 60, 1)
 
     stem = os.path.join(args.out, "beauty" + ("-quick" if args.quick else ""))
     if args.merge and os.path.isfile(stem + ".json"):
         with open(stem + ".json") as f:
             results = {**json.load(f)["models"], **results}
-    results = {name: results[name] for name in MODELS if name in results}
+    # Table order: the models in MODELS order, each followed by its suffixed variants.
+    results = dict(sorted(results.items(), key=lambda kv: (list(MODELS).index(kv[0].split(" ")[0]), kv[0])))
     os.makedirs(args.out, exist_ok=True)
     with open(stem + ".json", "w") as f:
         json.dump({"models": results}, f, indent=1)
