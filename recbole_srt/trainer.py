@@ -6,12 +6,13 @@ once per candidate, the one-cycle schedule of the paper, checkpoints that load w
 """
 
 import math
+import os
 from time import time
 
 import numpy as np
 import torch
 from recbole.trainer import Trainer
-from recbole.utils import EvaluatorType, set_color
+from recbole.utils import EvaluatorType, get_local_time, set_color
 from torch.nn.utils import clip_grad_norm_
 from tqdm import tqdm
 
@@ -40,6 +41,7 @@ class SequentialTrainer(Trainer):
         super().__init__(config, model)
         self.scheduler = None
         self.time_budget = config["time_budget"]
+        self.saved_model_file = unique_checkpoint_path(self.checkpoint_dir, config["model"])
         self.stopped_by = None  # after fit: "epochs", "early_stopping" or "time_budget"
         self.history = []  # one dict per evaluation: epoch, seen targets, time, loss, metrics
         self.seen_targets = 0
@@ -163,6 +165,21 @@ class SequentialTrainer(Trainer):
         scores = torch.full((int(positive_u[-1]) + 1, self.tot_item_num), -np.inf, device=self.device)
         scores[row_idx.to(self.device), items] = origin_scores
         return interaction, scores, positive_u, positive_i
+
+
+_claimed_paths = set()
+
+
+def unique_checkpoint_path(folder, model):
+    """RecBole names checkpoints <model>-<time to the second>.pth: two runs started in the same second (parallel
+    processes, or quick runs in one process) overwrite each other's best model and test the wrong one."""
+    stem = os.path.join(folder, f"{model}-{get_local_time()}-{os.getpid()}")
+    path, n = stem + ".pth", 1
+    while path in _claimed_paths or os.path.exists(path):
+        n += 1
+        path = f"{stem}-{n}.pth"
+    _claimed_paths.add(path)
+    return path
 
 
 def count_targets(model, interaction):

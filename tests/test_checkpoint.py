@@ -30,3 +30,13 @@ def test_checkpoint_round_trip_loads_with_weights_only(tmp_path):
     batch = next(iter(train))
     assert torch.allclose(model.forward(batch[model.ITEM_SEQ], batch[model.ITEM_SEQ_LEN]),
                           other.forward(batch[model.ITEM_SEQ], batch[model.ITEM_SEQ_LEN]))
+
+
+def test_trainers_started_in_the_same_second_get_their_own_checkpoint(tmp_path):
+    # RecBole names checkpoints by model and second only; two such runs overwrote each other's best model.
+    config, train, _, _ = build("SRT", checkpoint_dir=str(tmp_path), tokenizer_dir=str(tmp_path))
+    model = config.model_class(config, train.dataset)
+    first, second = SequentialTrainer(config, model), SequentialTrainer(config, model)
+    assert first.saved_model_file != second.saved_model_file
+    assert all(path.startswith(str(tmp_path)) and path.endswith(".pth")
+               for path in (first.saved_model_file, second.saved_model_file))
