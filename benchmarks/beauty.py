@@ -17,9 +17,11 @@ numbers show the protocol and the speed, not converged quality.
 
 import argparse
 import ast
+import fcntl
 import json
 import os
 import platform
+import shlex
 import sys
 import time
 
@@ -195,7 +197,7 @@ def command_line():
         skip = word in ("--out", "--data_path")
         if not skip:
             words.append(word)
-    return " ".join(words)
+    return shlex.join(words)
 
 
 def main():
@@ -251,17 +253,26 @@ def main():
     run["minutes"] = round((time.time() - start) / 60, 1)
 
     stem = os.path.join(args.out, "beauty" + ("-quick" if args.quick else ""))
-    if args.merge and os.path.isfile(stem + ".json"):
-        with open(stem + ".json") as f:
-            results = {**json.load(f)["models"], **results}
-    # Table order: the models in MODELS order, each followed by its suffixed variants.
-    results = dict(sorted(results.items(), key=lambda kv: (list(MODELS).index(kv[0].split(" ")[0]), kv[0])))
     os.makedirs(args.out, exist_ok=True)
-    with open(stem + ".json", "w") as f:
-        json.dump({"models": results}, f, indent=1)
-    with open(stem + ".md", "w") as f:
-        f.write(markdown(results))
+    # Runs split across processes finish at any time: read, merge and write under one lock.
+    with open(stem + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if args.merge and os.path.isfile(stem + ".json"):
+            with open(stem + ".json") as f:
+                results = {**json.load(f)["models"], **results}
+        results = dict(sorted(results.items(), key=table_order))
+        with open(stem + ".json.tmp", "w") as f:
+            json.dump({"models": results}, f, indent=1)
+        os.replace(stem + ".json.tmp", stem + ".json")
+        with open(stem + ".md", "w") as f:
+            f.write(markdown(results))
     print(markdown(results))
+
+
+def table_order(item):
+    """MODELS order, each model followed by its suffixed variants; unknown names last."""
+    base = item[0].split(" ")[0]
+    return (list(MODELS).index(base) if base in MODELS else len(MODELS), item[0])
 
 
 if __name__ == "__main__":
