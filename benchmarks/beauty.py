@@ -144,7 +144,8 @@ def train_one(name, data_path, quick, checkpoint_dir, epochs=None, time_budget=N
         "full": {"ndcg@5": float(full["ndcg@5"]), "hit@5": float(full["hit@5"])}, "sampled_10k": sampled,
         "paper_ndcg@5": PAPER_NDCG5[name], "paper_table4": PAPER_TABLE4.get(name),
         "epochs_run": epochs, "epochs_to_best": best + 1, "stopped_by": trainer.stopped_by,
-        "valid_ndcg@5_by_epoch": [round(h.get("ndcg@5", float("nan")), 4) for h in history], "seconds_per_epoch": round(seconds_per_epoch, 2),
+        "valid_ndcg@5_by_epoch": [round(h.get("ndcg@5", float("nan")), 4) for h in history],
+        "seconds_per_epoch": round(seconds_per_epoch, 2),
         "targets_per_second": round(trainer.seen_targets / max(trainer.train_seconds, 1e-9)),
         "eval_seconds_full": round(full_seconds, 2), "eval_seconds_sampled": round(sampled_seconds, 2),
         "parameters": counts["total"], "non_embedding_parameters": counts["non_embedding"],
@@ -209,11 +210,12 @@ def main():
     parser.add_argument("--models", default=",".join(MODELS), help="subset of " + ",".join(MODELS))
     parser.add_argument("--epochs", type=int, default=None, help="override the epochs of every model (smoke runs)")
     parser.add_argument("--time_budget", type=float, default=None,
-                        help="minutes of training + validation per model; it stops at the next epoch boundary")
+                        help="minutes (the config key time_budget is in seconds) of training + validation per model; "
+                             "training stops at the next epoch boundary")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a config value for every model of this run (repeatable), e.g. learning_rate=1e-3")
-    parser.add_argument("--suffix", default="", help="appended to each model's name in the results, e.g. ' lr1e-3'")
+    parser.add_argument("--suffix", default="", help="appended after a space to each model's name in the results, e.g. lr1e-3")
     parser.add_argument("--merge", action="store_true",
                         help="keep the other models of an existing results file (runs split across processes)")
     args = parser.parse_args()

@@ -63,7 +63,8 @@ class SequentialTrainer(Trainer):
             self.stopped_by = "time_budget"
             self.logger.info(f"time_budget of {self.time_budget} s spent after epoch {self._epoch}: training stops")
             return self.best_valid_score, self.best_valid_result
-        self.stopped_by = "epochs" if self._epoch + 1 >= self.epochs else "early_stopping"
+        # _epoch stays -1 when a resumed run had no epoch left to train
+        self.stopped_by = "early_stopping" if 0 <= self._epoch < self.epochs - 1 else "epochs"
         return result
 
     def _train_epoch(self, train_data, epoch_idx, loss_func=None, show_progress=False):
