@@ -10,8 +10,10 @@ from dataset_prep.readers import DumpError
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m dataset_prep", description="Amazon dumps -> RecBole atomic files")
     commands = parser.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="a traceback instead of a one-line error")
 
-    convert = commands.add_parser("convert", help="convert review (+ metadata) dumps into DIR/NAME/",
+    convert = commands.add_parser("convert", parents=[common], help="convert review (+ metadata) dumps into DIR/NAME/",
                                   description="Reviews: 2014/2018 JSON lines (reviews_*.json.gz, *_5.json.gz, "
                                   "item_dedup.json.gz, All_Amazon_Review.json.gz), 2023 *.jsonl.gz, ratings CSV "
                                   "(ratings_<Cat>.csv: user,item,...; 2018 <Cat>.csv: item,user,...), or 'user item' "
@@ -36,7 +38,7 @@ def main(argv=None):
     convert.add_argument("--force", action="store_true", help="overwrite an existing DIR/NAME")
     convert.add_argument("--quiet", action="store_true")
 
-    subsets = commands.add_parser("subsets", help="nested user-sampled subsets of a prepared dataset")
+    subsets = commands.add_parser("subsets", parents=[common], help="nested user-sampled subsets of a prepared dataset")
     subsets.add_argument("--dataset", required=True, metavar="DIR/NAME")
     subsets.add_argument("--sizes", default="100K,500K,1M,5M,10M", help="target interaction counts")
     subsets.add_argument("--seed", type=int, default=0)
@@ -58,7 +60,9 @@ def main(argv=None):
 
             for stats in run_subsets(args.dataset, args.sizes.split(","), args.seed, args.out, args.force):
                 print(json.dumps(stats))
-    except (DumpError, FileExistsError, FileNotFoundError, ValueError) as error:
+    except (DumpError, OSError, ValueError) as error:  # bad inputs, unwritable --out: the user's to fix
+        if args.debug:
+            raise
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -7,6 +7,7 @@ import shutil
 from array import array
 
 import numpy as np
+from dataset_prep.inputs import check_dataset, check_file
 from dataset_prep.readers import BadLines, read_meta, read_reviews
 from dataset_prep.stages import Stages
 
@@ -48,6 +49,7 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
     final = os.path.join(out, name)
     if categories and not meta:
         raise ValueError("--category needs --meta: categories come from the metadata")
+    check_inputs(reviews, meta, exclude, tokenizer)
     if os.path.exists(final) and not force:
         raise FileExistsError(f"{final} already exists; pass --force to overwrite it")
     bad, stages = BadLines(), Stages(progress)
@@ -113,6 +115,17 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return stats
+
+
+def check_inputs(reviews, meta, exclude, tokenizer):
+    """Every input path, before the reviews pass: --exclude and --tokenizer are read only after it."""
+    check_file("--reviews", reviews)
+    if meta:
+        check_file("--meta", meta)
+    for directory in exclude:
+        check_dataset("--exclude", directory)
+    if tokenizer:
+        check_file("--tokenizer", tokenizer)
 
 
 def read_interactions(reviews, bad, meter):

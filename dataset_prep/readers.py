@@ -50,8 +50,9 @@ def lines(path, bad, progress=None):
     """(line number, decoded line) for each non-empty line; undecodable lines are counted."""
     name = os.path.basename(path)
     line_no = 0
+    f = open_binary(path)  # outside the try: a missing or unreadable file is not a corrupt one
     try:
-        with open_binary(path) as f:
+        with f:
             for line_no, raw in enumerate(f, 1):
                 if progress is not None and not line_no % 8192:  # tqdm per line would cost a third of the time
                     progress.update(8192)

@@ -5,6 +5,7 @@ import os
 import shutil
 
 import numpy as np
+from dataset_prep.inputs import check_dataset
 
 SUFFIXES = {"K": 1_000, "M": 1_000_000, "B": 1_000_000_000}
 
@@ -45,6 +46,7 @@ def subsets(dataset_dir, sizes, seed, out=None, force=False):
     whole users are kept, so the distribution of sequence lengths is the source's.
 
     Two streaming passes over the .inter file; memory grows with the number of users only."""
+    check_dataset("--dataset", dataset_dir, ("inter", "item"))  # .item is read only after all of .inter
     dataset_dir = os.path.normpath(dataset_dir)
     name = os.path.basename(dataset_dir)
     out = out or os.path.dirname(dataset_dir)

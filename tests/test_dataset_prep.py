@@ -118,6 +118,47 @@ def test_corruption_corpus_counts_bad_lines_and_keeps_good_ones(tmp_path):
     assert not [p for p in os.listdir(tmp_path) if p.startswith(".cut")]
 
 
+def test_cli_reports_a_missing_input_as_not_found(tmp_path):
+    missing = tmp_path / "nowhere" / "reviews_Toys.json.gz"
+    done = subprocess.run([sys.executable, "-m", "dataset_prep", "convert", "--reviews", str(missing), "--name", "toys",
+                           "--out", str(tmp_path), "--quiet"],
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": ROOT}, cwd=ROOT)
+    assert done.returncode == 2
+    assert done.stderr == f"error: --reviews: file not found: {missing}\n"
+    assert os.listdir(tmp_path) == []
+
+
+def test_cli_checks_every_input_path_before_any_work(tmp_path, capsys):
+    from dataset_prep.cli import main
+
+    reviews = write_gz(tmp_path / "reviews_Toys.json.gz", [
+        json.dumps({"reviewerID": "U1", "asin": "I1", "overall": 4.0, "unixReviewTime": 100})])
+    missing = str(tmp_path / "missing")
+    convert_args = ["convert", "--reviews", reviews, "--name", "toys", "--out", str(tmp_path / "out"), "--quiet"]
+    cases = [
+        (convert_args + ["--meta", missing], f"--meta: file not found: {missing}"),
+        (convert_args + ["--tokenizer", missing], f"--tokenizer: file not found: {missing}"),
+        (convert_args + ["--exclude", missing], f"--exclude: prepared dataset not found: {missing}"),
+        (convert_args + ["--exclude", str(tmp_path)], f"--exclude: file not found: {tmp_path}/{tmp_path.name}.inter"),
+        (["convert", "--reviews", str(tmp_path), "--name", "toys", "--out", str(tmp_path / "out")],
+         f"--reviews: a directory, not a file: {tmp_path}"),
+        (["subsets", "--dataset", missing, "--sizes", "1"], f"--dataset: prepared dataset not found: {missing}"),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {message}") and err.count("\n") == 1, (argv, err)
+    assert not os.path.exists(tmp_path / "out")  # --exclude and --tokenizer fail before the reviews pass
+
+    convert(reviews, "toys", str(tmp_path), progress=False)
+    os.remove(tmp_path / "toys" / "toys.item")
+    assert main(["subsets", "--dataset", str(tmp_path / "toys"), "--sizes", "1"]) == 2
+    assert capsys.readouterr().err == f"error: --dataset: file not found: {tmp_path}/toys/toys.item\n"
+    assert not [p for p in os.listdir(tmp_path) if p.startswith(("toys-", ".toys-"))]
+    with pytest.raises(FileNotFoundError, match="--meta: file not found"):
+        main(convert_args + ["--meta", missing, "--debug"])  # --debug: the exception, for a traceback
+
+
 @needs_shared
 def test_subsets_are_nested_and_independent_of_hash_seed(tmp_path):
     convert(f"{BEAUTY}/Beauty.txt", "beauty", str(tmp_path), meta=f"{BEAUTY}/item_description.csv", progress=False)

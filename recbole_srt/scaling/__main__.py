@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import sys
 
 import recbole_srt  # noqa: F401  (compatibility shims before RecBole is imported anywhere)
@@ -15,6 +16,18 @@ def _number(value):
     if isinstance(value, list):
         return [_number(v) for v in value]
     return value
+
+
+def _report_failures(failed, planned):
+    """Exit status of a sweep: 1 when any planned run failed, so scripts and CI notice, with each
+    failed run and its log on stderr (the results file holds only the log's last lines)."""
+    if not failed:
+        return 0
+    print(f"error: {len(failed)} of {planned} runs failed:", file=sys.stderr)
+    for record in failed:
+        log = os.path.join(record["run_dir"], "log.txt")
+        print(f"  {record['run_id']}: {record['status']}; log: {log}", file=sys.stderr)
+    return 1
 
 
 def main(argv=None):
@@ -51,7 +64,7 @@ def main(argv=None):
     try:
         if args.command == "sweep":
             from recbole_srt.scaling.presets import preset
-            from recbole_srt.scaling.sweep import parse_assignments, plan, sweep as run_sweep
+            from recbole_srt.scaling.sweep import failures, parse_assignments, plan, sweep as run_sweep
 
             presets = [p for p in args.presets.split(",") if p]
             for name in presets:
@@ -63,7 +76,7 @@ def main(argv=None):
                     print(json.dumps(run))
                 return 0
             run_sweep(runs, args.results, args.data_path, args.timeout, args.keep_checkpoints)
-            return 0
+            return _report_failures(failures(runs, args.results), len(runs))
 
         from recbole_srt.scaling.analysis import fit_all, load_runs
 

@@ -2,8 +2,9 @@
 
 Each finished run appends one JSON line to the results file (run id, settings, parameter counts,
 the per-evaluation history with cumulative FLOPs, best validation and test metrics). A run that
-fails appends a line with its status and the end of its log; the sweep goes on. Running the same
-sweep again skips the runs already finished, so an interrupted sweep resumes where it stopped.
+fails appends a line with its status and the end of its log; the sweep goes on, and the command
+exits with status 1 at the end, naming each failed run and its log. Running the same sweep again
+skips the runs already finished, so an interrupted sweep resumes where it stopped.
 """
 
 import hashlib
@@ -41,21 +42,45 @@ def plan(datasets, presets, options=None, grid=None, model="SRT"):
     return runs
 
 
+def records(results_file):
+    """The results file's records in file order (none when it does not exist yet)."""
+    if not os.path.isfile(results_file):
+        return
+    with open(results_file, encoding="utf-8") as f:
+        for line_no, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                yield json.loads(line)
+            except ValueError:
+                raise ValueError(f"{results_file}:{line_no}: not a JSON line; fix or remove it") from None
+
+
 def finished(results_file):
     """Run ids already in the results file with status ok."""
-    done = set()
-    if os.path.isfile(results_file):
-        with open(results_file, encoding="utf-8") as f:
-            for line_no, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    raise ValueError(f"{results_file}:{line_no}: not a JSON line; fix or remove it") from None
-                if record.get("status") == "ok":
-                    done.add(record["run_id"])
-    return done
+    return {r["run_id"] for r in records(results_file) if r.get("status") == "ok"}
+
+
+def failures(runs, results_file):
+    """The latest record of each of ``runs`` that has no ok record, in the order of ``runs``.
+
+    Only ``runs`` are judged: a results file shared by several sweeps may hold failures of runs
+    this sweep never planned. A run with an ok record counts as done even if a later record
+    failed (two sweeps on one file), as for resumption and for fit/plot."""
+    latest, ok = {}, set()
+    for record in records(results_file):
+        latest[record["run_id"]] = record
+        if record.get("status") == "ok":
+            ok.add(record["run_id"])
+    missing = {"status": "no record in the results file"}
+    return [{"run_dir": os.path.join(runs_dir_of(results_file), spec["run_id"]), **spec,
+             **latest.get(spec["run_id"], missing)}
+            for spec in runs if spec["run_id"] not in ok]
+
+
+def runs_dir_of(results_file):
+    """The folder of the runs' logs and checkpoints, beside the results file."""
+    return f"{os.path.splitext(results_file)[0]}.runs"
 
 
 def append(results_file, record):
@@ -104,7 +129,7 @@ def run_one(spec, data_path, runs_dir, timeout=None, keep_checkpoints=False):
 
 
 def sweep(runs, results_file, data_path=None, timeout=None, keep_checkpoints=False, log=print):
-    runs_dir = f"{os.path.splitext(results_file)[0]}.runs"
+    runs_dir = runs_dir_of(results_file)
     os.makedirs(os.path.dirname(os.path.abspath(results_file)), exist_ok=True)
     done = finished(results_file)
     todo = [r for r in runs if r["run_id"] not in done]

@@ -1,0 +1,30 @@
+"""Checks of the input paths before any work starts.
+
+A missing input would otherwise surface minutes into a conversion, or from inside the gzip reader
+as a "corrupt or truncated" dump. Each message names the option and the path."""
+
+import os
+
+
+def check_file(option, path):
+    """Raise an OSError naming ``option`` unless ``path`` is a file this process can open."""
+    try:
+        with open(path, "rb"):
+            pass
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{option}: file not found: {path}") from None
+    except IsADirectoryError:
+        raise IsADirectoryError(f"{option}: a directory, not a file: {path}") from None
+    except OSError as error:
+        raise type(error)(f"{option}: cannot open {path}: {error.strerror or error}") from None
+
+
+def check_dataset(option, directory, extensions=("inter",)):
+    """Raise an OSError naming ``option`` unless ``directory`` (DIR/NAME) holds NAME.<ext> files."""
+    directory = os.path.normpath(directory)
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"{option}: prepared dataset not found: {directory} (expected DIR/NAME written "
+                                "by 'python -m dataset_prep convert')")
+    name = os.path.basename(directory)
+    for ext in extensions:
+        check_file(option, os.path.join(directory, f"{name}.{ext}"))
