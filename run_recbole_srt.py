@@ -1,25 +1,37 @@
 """Train and evaluate SRT, or any RecBole sequential model, on one split and metric set.
 
     python run_recbole_srt.py --model=SRT --dataset=ml-100k [--config_files=a.yaml,b.yaml] [--key=value ...]
+
+Every --key=value is a RecBole or recbole_srt property (see the README's option tables).
 """
 
 import argparse
+import sys
 
 import recbole_srt  # noqa: F401  (RecBole compatibility shims first)
 from recbole_srt.quick_start import run
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", "-m", default="SRT", help="SRT or a RecBole sequential model (SASRec, BERT4Rec, ...)")
+    parser.add_argument("--model", "-m", default="SRT", help="SRT, IDTransformer, MostPop or a RecBole sequential model "
+                        "(SASRec, BERT4Rec, ...); case-insensitive")
     parser.add_argument("--dataset", "-d", default="ml-100k", help="dataset name; atomic files in <data_path>/<name>/")
     parser.add_argument("--config_files", default=None, help="comma-separated yaml files")
-    # Every other --key=value is a RecBole property, read by the Config from the command line.
-    args, _ = parser.parse_known_args()
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    args, properties = parser.parse_known_args(argv)
     config_files = [f for f in (args.config_files or "").replace(" ", ",").split(",") if f]
-    result = run(args.model, args.dataset, config_file_list=config_files or None)
+    try:
+        result = run(args.model, args.dataset, config_file_list=config_files or None, argv=properties)
+    except (ValueError, FileNotFoundError) as error:  # user errors: bad key, value, file or data
+        if args.debug:
+            raise
+        print(f"error: {error}\n(run with --debug for the traceback)", file=sys.stderr)
+        return 2
+    print("test result: " + "  ".join(f"{name} {value:.4f}" for name, value in result["test_result"].items()))
     print(f"results written to {result['results_file']}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

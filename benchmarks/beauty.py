@@ -30,10 +30,8 @@ sys.path.insert(0, ROOT)
 
 import recbole_srt  # noqa: E402,F401  (compatibility shims first)
 import torch  # noqa: E402
-from recbole.utils import init_seed  # noqa: E402
 
-from recbole_srt.data import create_dataset, data_preparation  # noqa: E402
-from recbole_srt.quick_start import get_trainer, load_config  # noqa: E402
+from recbole_srt.build import build_run, load_config  # noqa: E402
 from recbole_srt.scaling.presets import parameter_counts  # noqa: E402
 
 SHARED = os.path.join(ROOT, "..", "shared", "data", "amazon", "Beauty", "PLRec")
@@ -117,15 +115,12 @@ def train_one(name, data_path, quick, checkpoint_dir, epochs=None, time_budget=N
         budget["time_budget"] = time_budget
     budget.update(overrides or {})
     config_dict = {**SIZE, **options, **budget, "data_path": data_path, "checkpoint_dir": checkpoint_dir,
-                   "eval_args": {"mode": "full"}, "show_progress": False, "state": "ERROR",
+                   "eval_args": {"mode": "full"}, "show_progress": False, "state": "ERROR", "log_dir": None,
                    "tokenizer_dir": os.path.join(checkpoint_dir, "tokenizers")}
     config = load_config(model_name, "beauty", config_dict=config_dict)
-    init_seed(config["seed"], config["reproducibility"])
-    train_data, valid_data, test_data = data_preparation(config, create_dataset(config))
-    init_seed(config["seed"], config["reproducibility"])
-    model = config.model_class(config, train_data.dataset).to(config["device"])
-    trainer = get_trainer(config)(config, model)
-    trainer.fit(train_data, valid_data, saved=True, show_progress=False)
+    built = build_run(config)
+    model, trainer, test_data = built.model, built.trainer, built.test_data
+    trainer.fit(built.train_data, built.valid_data, saved=True)
     start = time.perf_counter()
     full = trainer.evaluate(test_data, load_best_model=True)
     full_seconds = time.perf_counter() - start

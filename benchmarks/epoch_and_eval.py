@@ -19,33 +19,31 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import torch  # noqa: E402
 from recbole.trainer import Trainer  # noqa: E402
-from recbole.utils import init_seed  # noqa: E402
 
-from recbole_srt.data import create_dataset, data_preparation  # noqa: E402
-from recbole_srt.quick_start import load_config  # noqa: E402
-from recbole_srt.trainer import SequentialTrainer  # noqa: E402
+from recbole_srt.build import build_run, load_config  # noqa: E402
+from recbole_srt.compat import loader_dataset  # noqa: E402
+from recbole_srt.training.trainer import Trainer as PluginTrainer  # noqa: E402
 
 
 def setup(model, mode, args):
     options = {
-        "show_progress": False, "state": "ERROR", "hidden_size": args.hidden_size, "n_layers": args.n_layers,
-        "n_heads": 2, "inner_size": 4 * args.hidden_size, "MAX_ITEM_LIST_LENGTH": 50, "checkpoint_dir": "saved/bench",
+        "show_progress": False, "state": "ERROR", "log_dir": None, "hidden_size": args.hidden_size,
+        "n_layers": args.n_layers, "n_heads": 2, "inner_size": 4 * args.hidden_size, "MAX_ITEM_LIST_LENGTH": 50,
+        "checkpoint_dir": "saved/bench",
         "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": mode, "group_by": "user"},
     }
-    config = load_config(model, "ml-100k", config_dict=options)
-    init_seed(config["seed"], True)
-    train, valid, test = data_preparation(config, create_dataset(config))
-    model = config.model_class(config, train.dataset)
-    return config, train, valid, model
+    if model == "SASRec":
+        options.update({"loss_type": "CE", "train_neg_sample_args": None})
+    built = build_run(load_config(model, "ml-100k", config_dict=options))
+    return built.config, built.train_data, built.valid_data, built.model, built.trainer
 
 
-def seconds_per_epoch(config, train, model, epochs):
-    trainer = SequentialTrainer(config, model)
-    trainer._train_epoch(train, 0)  # warm-up epoch (allocator, lazy init) not counted
+def seconds_per_epoch(trainer, train, epochs):
+    trainer.train_epoch(train, 0)  # warm-up epoch (allocator, lazy init) not counted
     start = time.perf_counter()
     for epoch in range(epochs):
-        trainer._train_epoch(train, epoch + 1)
-    return (time.perf_counter() - start) / epochs, trainer
+        trainer.train_epoch(train, epoch + 1)
+    return (time.perf_counter() - start) / epochs
 
 
 def main():
@@ -59,8 +57,8 @@ def main():
           f"{torch.get_num_threads()} threads; {time.strftime('%Y-%m-%d')}")
     print(f"size: hidden {args.hidden_size}, layers {args.n_layers}, heads 2, MAX_ITEM_LIST_LENGTH 50")
 
-    config, train, valid, srt = setup("SRT", "uni10000", args)
-    srt_epoch, trainer = seconds_per_epoch(config, train, srt, args.epochs)
+    config, train, valid, srt, trainer = setup("SRT", "uni10000", args)
+    srt_epoch = seconds_per_epoch(trainer, train, args.epochs)
     print(f"SRT all positions: {srt_epoch:.2f} s/epoch ({len(train)} batches of {config['train_batch_size']} windows, "
           f"{train.n_targets} targets, K={config['num_negatives']})")
 
@@ -70,7 +68,7 @@ def main():
     print(f"SRT uni10000 evaluation (plugin trainer): {sampled:.2f} s for {len(valid)} users")
 
     stock = Trainer(config, srt)
-    stock.tot_item_num = valid._dataset.item_num
+    stock.tot_item_num = loader_dataset(valid).item_num
     srt.eval()
     start, users = time.perf_counter(), 0
     with torch.no_grad():
@@ -83,16 +81,16 @@ def main():
     print(f"SRT uni10000 evaluation (RecBole stock path): {per_user:.3f} s/user on {users} users "
           f"-> about {per_user * len(valid) / 60:.1f} min for {len(valid)} users")
 
-    full_config, _, full_valid, _ = setup("SRT", "full", args)
-    full_trainer = SequentialTrainer(full_config, srt)
+    full_config, _, full_valid, _, _ = setup("SRT", "full", args)
+    full_trainer = PluginTrainer(full_config, srt)
     start = time.perf_counter()
     full_trainer.evaluate(full_valid, load_best_model=False)
     print(f"SRT full-ranking evaluation: {time.perf_counter() - start:.2f} s")
 
-    config, train, _, sasrec = setup("SASRec", "uni10000", args)
-    sasrec_epoch, _ = seconds_per_epoch(config, train, sasrec, max(1, args.epochs // 2))
+    config, train, _, sasrec, sasrec_trainer = setup("SASRec", "uni10000", args)
+    sasrec_epoch = seconds_per_epoch(sasrec_trainer, train, max(1, args.epochs // 2))
     print(f"SASRec CE, augmented rows: {sasrec_epoch:.2f} s/epoch ({len(train)} batches of "
-          f"{config['train_batch_size']} rows, {len(train.dataset)} rows)")
+          f"{config['train_batch_size']} rows, {len(loader_dataset(train))} rows)")
     print(f"speed-up of an SRT epoch over SASRec-CE: {sasrec_epoch / srt_epoch:.1f}x")
 
 

@@ -1,12 +1,15 @@
 """Checkpoints as a plain tensor file plus a JSON sidecar: never unpickle objects on load.
 
 RecBole 1.2.1 pickles its Config into checkpoints, which torch >= 2.6 refuses to load by
-default and which would execute arbitrary code from an untrusted file.
+default and which would execute arbitrary code from an untrusted file. Here ``<path>`` holds
+tensors and numbers only (``torch.load(weights_only=True)``) and ``<path>.json`` holds the
+model name, the resolved config and the tokenizer reference of text models.
 """
 
 import enum
 import json
 import os
+from logging import getLogger
 
 import torch
 
@@ -29,22 +32,63 @@ def config_dict(config):
     return jsonable(dict(config.final_config_dict))
 
 
-def save_checkpoint(path, state, config):
-    """``state`` holds tensors, state dicts and numbers only; the config goes to ``path + '.json'``."""
+def tokenizer_of(model):
+    """{"path", "sha256"} of a text model's tokenizer, None for other models."""
+    encoder = getattr(model, "item_encoder", None)
+    return getattr(encoder, "tokenizer", None)
+
+
+def save_checkpoint(path, state, config, model):
+    """``state`` holds tensors, state dicts and numbers only; the rest goes to ``path + '.json'``."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = f"{path}.tmp{os.getpid()}"
     torch.save(state, tmp)
     os.replace(tmp, path)
+    meta = {"model": config["model"], "tokenizer": tokenizer_of(model), "config": config_dict(config)}
     with open(f"{path}.json", "w", encoding="utf-8") as f:
-        json.dump(config_dict(config), f, indent=1, sort_keys=True)
+        json.dump(meta, f, indent=1, sort_keys=True)
 
 
 def load_checkpoint(path, map_location="cpu"):
-    """(state, config dict) of a checkpoint written by :func:`save_checkpoint`."""
+    """(state, sidecar dict or None) of a checkpoint written by :func:`save_checkpoint`."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: '{path}'")
     state = torch.load(path, map_location=map_location, weights_only=True)
-    sidecar = f"{path}.json"
-    config = None
-    if os.path.isfile(sidecar):
-        with open(sidecar, encoding="utf-8") as f:
-            config = json.load(f)
-    return state, config
+    meta = None
+    if os.path.isfile(f"{path}.json"):
+        with open(f"{path}.json", encoding="utf-8") as f:
+            meta = json.load(f)
+    return state, meta
+
+
+def init_from(model, path):
+    """Load the weights of a checkpoint into ``model`` by parameter name, before training.
+
+    Returns (missing keys, unexpected keys), also logged. Stops with a clear error when a text
+    model's tokenizer differs from the checkpoint's (the token ids would mean other pieces) or
+    when a parameter of the same name has another shape.
+    """
+    state, meta = load_checkpoint(path)
+    ours = tokenizer_of(model)
+    theirs = (meta or {}).get("tokenizer")
+    if ours and theirs and ours["sha256"] != theirs["sha256"]:
+        raise ValueError(
+            f"init_from: '{path}' was trained with the tokenizer {theirs['path']} (sha256 {theirs['sha256'][:12]}), "
+            f"this run uses {ours['path']} (sha256 {ours['sha256'][:12]}); set tokenizer_path to the checkpoint's "
+            "tokenizer so that token ids mean the same pieces"
+        )
+    if ours and meta is not None and not theirs:
+        raise ValueError(f"init_from: '{path}' has no tokenizer reference in {path}.json; a text model "
+                         "can only start from a text model's checkpoint")
+    weights = state["state_dict"]
+    own = model.state_dict()
+    wrong = [f"{k} {tuple(v.shape)} vs {tuple(own[k].shape)}" for k, v in weights.items()
+             if k in own and v.shape != own[k].shape]
+    if wrong:
+        raise ValueError(f"init_from: '{path}' has parameters of other shapes (checkpoint vs this model): "
+                         + "; ".join(wrong[:5]) + (" ..." if len(wrong) > 5 else ""))
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    getLogger().info(f"init_from {path}: {len(weights) - len(unexpected)} tensors loaded; "
+                     f"missing (kept as initialised): {list(missing) or 'none'}; unexpected (ignored): "
+                     f"{list(unexpected) or 'none'}")
+    return list(missing), list(unexpected)

@@ -1,64 +1,120 @@
-"""SRTConfig: RecBole's Config plus this plugin's models and properties/ yaml files.
+"""SRTConfig: RecBole's Config plus this plugin's models, yaml defaults and input checks.
 
-Resolution order (later wins): RecBole's defaults, then ``properties/overall.yaml``,
-``properties/model/<Model>.yaml`` and ``properties/dataset/<dataset>.yaml`` of this
-repository, then ``--config_files``, a config dict, and ``--key=value`` arguments.
+Resolution order (later wins): RecBole's defaults; the plugin's ``properties/overall.yaml``
+(the shared protocol: split, metrics, and the plugin's own keys), ``properties/model/<Model>.yaml``
+and ``properties/dataset/<dataset>.yaml``, then a ``<dataset>.yaml`` beside the atomic files; then
+``config_files``, a config dict and ``--key=value`` arguments. A RecBole model keeps the defaults
+RecBole gives it (its model yaml and special quick-start files): the plugin's files do not
+override those keys, only the user does.
 """
 
+import ast
 import importlib
+import inspect
 import os
 
-from recbole.config import Config
+import torch
+import yaml
+from recbole.model.abstract_recommender import AbstractRecommender
 from recbole.utils import ModelType
 
 import recbole_srt.compat as compat
+from recbole_srt.config_check import ConfigError, check_types, check_unknown_keys, known_keys
 
-PROPERTIES_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "properties")
+PROPERTIES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "properties")
+# Options of run_recbole_srt.py itself, which reach the Config as command-line keys.
+SCRIPT_KEYS = ("model", "dataset", "config_files", "debug")
+
+
+def plugin_models():
+    module = importlib.import_module("recbole_srt.model")
+    return {name: getattr(module, name) for name in module.__all__}
+
+
+def recbole_models(package):
+    module = importlib.import_module(f"recbole.model.{package}")
+    return {name: cls for name, cls in vars(module).items()
+            if inspect.isclass(cls) and issubclass(cls, AbstractRecommender) and cls.__module__.startswith(module.__name__)}
 
 
 def get_model(name):
-    """A model class by name: this plugin's first, then RecBole's built-ins."""
-    plugin_models = importlib.import_module("recbole_srt.model")
-    if hasattr(plugin_models, name):
-        return getattr(plugin_models, name)
+    """A sequential model class by name, case-insensitively: this plugin's first, then RecBole's."""
     compat.import_sequential_models()
-    from recbole.utils import get_model as recbole_get_model
+    models = {**recbole_models("sequential_recommender"), **plugin_models()}
+    by_lower = {key.lower(): cls for key, cls in models.items()}
+    if str(name).lower() in by_lower:
+        return by_lower[str(name).lower()]
+    for package in ("general_recommender", "context_aware_recommender", "knowledge_aware_recommender"):
+        other = {key.lower(): key for key in recbole_models(package)}
+        if str(name).lower() in other:
+            raise ConfigError(f"--model={name}: RecBole's {other[str(name).lower()]} is a "
+                              f"{package.split('_')[0]} model; recbole_srt runs sequential models only")
+    raise ConfigError(f"--model={name}: no such sequential model. Known: {', '.join(sorted(models, key=str.lower))}")
 
-    try:
-        return recbole_get_model(name)
-    except (ValueError, ImportError):
-        # An unknown name makes RecBole probe exlib_recommender, which imports lightgbm/xgboost.
-        raise ValueError(f"--model={name}: no such model in recbole_srt or in RecBole") from None
+
+def read_yaml(path):
+    with open(path, encoding="utf-8") as f:
+        try:
+            return yaml.safe_load(f) or {}
+        except yaml.YAMLError as error:
+            raise ConfigError(f"{path}: not valid yaml ({error})") from None
 
 
-class SRTConfig(Config):
-    def _get_model_and_dataset(self, model, dataset):
+def parse_command_line(argv):
+    """``--key=value`` arguments as a dict, values read as Python literals where they are ones."""
+    values = {}
+    for arg in argv:
+        key, sep, raw = arg[2:].partition("=") if arg.startswith("--") else ("", "", "")
+        if not key or not sep:
+            raise ConfigError(f"command line: expected --key=value, got '{arg}'")
+        try:
+            value = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            value = {"true": True, "false": False, "none": None, "~": None}.get(raw.lower(), raw)
+        if key in values and values[key] != value:
+            raise ConfigError(f"command line: --{key} is given twice with different values")
+        values[key] = value
+    return values
+
+
+class SRTConfig(compat.HookedConfig):
+    def __init__(self, model=None, dataset=None, config_file_list=None, config_dict=None, argv=()):
+        """``argv``: ``--key=value`` arguments (``run_recbole_srt.py`` passes its own); unlike
+        RecBole's Config, ``sys.argv`` is never read, so a library call sees only what it is given."""
+        self._argv = list(argv)
+        super().__init__(model, dataset, config_file_list, config_dict)
+        self._check_user_keys(config_file_list or [], config_dict or {})
+
+    def command_line(self):
+        return parse_command_line(self._argv)
+
+    def resolve_model(self, model):
         if model is None:
             model = self.external_config_dict.get("model")
-        if isinstance(model, str):
-            model = get_model(model)
-        return super()._get_model_and_dataset(model, dataset)
+        if model is None:
+            raise ConfigError("no model given: use --model=NAME (e.g. --model=SRT)")
+        return get_model(model) if isinstance(model, str) else model
 
-    def _load_internal_config_dict(self, model, model_class, dataset):
-        super()._load_internal_config_dict(model, model_class, dataset)
+    def layer_defaults(self, model, dataset):
+        """The plugin's yaml files on top of RecBole's, except over RecBole's per-model defaults."""
+        protected = {}
+        for path in compat.recbole_model_default_files(model, dataset):
+            protected.update(read_yaml(path))
         dataset_files = (
             os.path.join(PROPERTIES_DIR, "dataset", f"{dataset}.yaml"),
             # Written by dataset_prep beside the atomic files: --dataset=NAME needs no other config.
             os.path.join(self.external_config_dict.get("data_path") or "dataset/", dataset, f"{dataset}.yaml"),
         )
-        for path in (
-            os.path.join(PROPERTIES_DIR, "overall.yaml"),
-            os.path.join(PROPERTIES_DIR, "model", f"{model}.yaml"),
-            *dataset_files,
-        ):
+        for path in (os.path.join(PROPERTIES_DIR, "overall.yaml"), os.path.join(PROPERTIES_DIR, "model", f"{model}.yaml"),
+                     *dataset_files):
             if os.path.isfile(path):
-                values = self._update_internal_config_dict(path)
+                values = read_yaml(path)
+                self.internal_config_dict.update({k: v for k, v in values.items() if k not in protected})
                 if path in dataset_files:
                     # Dataset keys decide what RecBole treats as dataset arguments.
                     self.parameters["Dataset"] += [k for k in values if k not in self.parameters["Dataset"]]
 
-    def _get_final_config_dict(self):
-        final = super()._get_final_config_dict()
+    def finalise(self, final):
         # RecBole 1.2.1 ships SASRec & co. with loss_type CE but a default uniform negative
         # sampler, a combination its own Config rejects: `--model=SASRec` would not run.
         # Drop the sampler unless the user asked for one.
@@ -80,4 +136,19 @@ class SRTConfig(Config):
             for key, value in preset(final["preset"]).items():
                 if key not in self.external_config_dict:
                     final[key] = value
+        # RecBole logs use_gpu=True on machines without one.
+        final["use_gpu"] = bool(final.get("use_gpu")) and torch.cuda.is_available()
         return final
+
+    def _check_user_keys(self, config_files, config_dict):
+        """Unknown keys and values of the wrong type fail here, before any data is loaded."""
+        sources = {}
+        for path in config_files:
+            sources.update({key: f"file {path}" for key in read_yaml(path)})
+        sources.update({key: "config_dict" for key in config_dict})
+        sources.update({key: "the command line" for key in self.cmd_config_dict})
+        for key in SCRIPT_KEYS:
+            sources.pop(key, None)
+        known = known_keys(PROPERTIES_DIR, extra=self.internal_config_dict)
+        check_unknown_keys(sources, known)
+        check_types(self.final_config_dict, self.internal_config_dict, sources)

@@ -6,6 +6,7 @@ trained on one catalog can then score the items of another one, or items added l
 Model token ids are SentencePiece ids shifted by one so that 0 is padding.
 """
 
+import glob
 import hashlib
 import io
 import os
@@ -52,7 +53,7 @@ def item_texts(dataset, fields):
     return texts
 
 
-def train_tokenizer(sentences, vocab_size, path):
+def train_tokenizer(sentences, vocab_size, path, threads=None):
     """Train a BPE model on ``sentences`` and write it atomically to ``path``.
 
     ``hard_vocab_limit=False`` caps the vocabulary at what a small corpus supports
@@ -73,7 +74,7 @@ def train_tokenizer(sentences, vocab_size, path):
         user_defined_symbols=[EMPTY_PIECE],
         input_sentence_size=2_000_000,
         shuffle_input_sentence=True,
-        num_threads=os.cpu_count() or 1,
+        num_threads=threads or torch.get_num_threads(),  # the run's thread setting, not every core
         minloglevel=2,
     )
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -86,23 +87,32 @@ def train_tokenizer(sentences, vocab_size, path):
 
 def resolve_tokenizer(config, texts):
     """Return (SentencePieceProcessor, path, sha256): the configured one, or a cached one
-    trained on this dataset's item texts."""
+    trained on this dataset's item texts.
+
+    Cached files are named ``<dataset>-bpe<pieces>-<digest>.model`` with the vocabulary actually
+    trained (capped on small corpora) and a digest of the texts and the requested size."""
     path = config["tokenizer_path"]
     if path:
         if not os.path.isfile(path):
-            raise FileNotFoundError(f"tokenizer_path: no SentencePiece model at '{path}'")
+            raise FileNotFoundError(f"tokenizer_path: SentencePiece model not found: '{path}'")
     else:
         sentences = [t for column in texts.values() for t in column if t]
         if not sentences:
             raise ValueError(f"text_fields {list(texts)}: every item text is empty, nothing to tokenise")
         vocab = int(config["tokenizer_vocab_size"])
-        digest = hashlib.sha256("\n".join(sentences).encode("utf-8")).hexdigest()[:12]
-        path = os.path.join(
-            config["tokenizer_dir"], f"{config['dataset']}-bpe{vocab}-{digest}.model"
-        )
-        if not os.path.isfile(path):
-            getLogger().info(f"Training SentencePiece BPE (vocab {vocab}) on {len(sentences)} texts -> {path}")
-            train_tokenizer(sentences, vocab, path)
+        digest = hashlib.sha256(("\n".join(sentences) + f"\n#vocab {vocab}").encode("utf-8")).hexdigest()[:12]
+        folder = config["tokenizer_dir"]
+        cached = sorted(glob.glob(os.path.join(glob.escape(folder), f"{glob.escape(config['dataset'])}-bpe*-{digest}.model")))
+        if cached:
+            path = cached[0]
+        else:
+            tmp = os.path.join(folder, f"{config['dataset']}-training-{digest}-{os.getpid()}.model")
+            train_tokenizer(sentences, vocab, tmp)
+            trained = spm.SentencePieceProcessor(model_file=tmp).vocab_size()
+            path = os.path.join(folder, f"{config['dataset']}-bpe{trained}-{digest}.model")
+            os.replace(tmp, path)
+            getLogger().info(f"Trained SentencePiece BPE on {len(sentences)} texts: {trained} pieces "
+                             f"(tokenizer_vocab_size {vocab}) -> {path}")
     sp = spm.SentencePieceProcessor(model_file=path)
     return sp, path, file_sha256(path)
 

@@ -1,13 +1,19 @@
+import atexit
 import os
 import shutil
+import tempfile
 
 import pytest
 
 import recbole_srt  # noqa: F401
-from recbole.utils import init_seed
 
-from recbole_srt.data import create_dataset, data_preparation
-from recbole_srt.quick_start import load_config
+from recbole_srt.build import build_run, load_config
+
+# Everything the suite writes (checkpoints, tokenizers, results) goes under one temporary folder.
+SCRATCH = tempfile.mkdtemp(prefix="recbole_srt_tests_")
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
+QUIET = {"show_progress": False, "state": "ERROR", "log_dir": None,
+         "checkpoint_dir": os.path.join(SCRATCH, "saved"), "tokenizer_dir": os.path.join(SCRATCH, "tokenizers")}
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "amazon")
 
@@ -18,20 +24,21 @@ def ml100k_files():
     return os.path.join(os.path.dirname(recbole.__file__), "dataset_example", "ml-100k")
 
 
+def make_run(model="SRT", dataset="ml-100k", **overrides):
+    """A built run (config, loaders, model, trainer) through the plugin's one build path, quiet,
+    writing only under the suite's temporary folder."""
+    return build_run(load_config(model, dataset, config_dict={**QUIET, **overrides}))
+
+
 def build(model="SRT", dataset="ml-100k", **overrides):
-    """(config, train, valid, test) for a model on a dataset, quiet and in a temp-free setup."""
-    options = {"show_progress": False, "state": "ERROR", "checkpoint_dir": overrides.pop("checkpoint_dir", "saved")}
-    options.update(overrides)
-    config = load_config(model, dataset, config_dict=options)
-    init_seed(config["seed"], config["reproducibility"])
-    data = create_dataset(config)
-    return (config, *data_preparation(config, data))
+    """(config, train, valid, test) of :func:`make_run`."""
+    run = make_run(model, dataset, **overrides)
+    return run.config, run.train_data, run.valid_data, run.test_data
 
 
 @pytest.fixture(scope="session")
-def ml100k_srt(tmp_path_factory):
-    tokenizers = tmp_path_factory.mktemp("tokenizers")
-    return build("SRT", tokenizer_dir=str(tokenizers))
+def ml100k_srt():
+    return build("SRT")
 
 
 def write_dataset(root, name, inter_lines, item_lines, inter_header, item_header):

@@ -3,9 +3,8 @@ import torch
 
 from recbole_srt.data import AllPositionsDataLoader
 from recbole_srt.data.dataset import TARGET_INDEX_FIELD
-from recbole_srt.model.srt import TARGET_PREFIX
 
-from conftest import build
+from conftest import make_run
 
 
 def augmented_targets(train_set):
@@ -32,16 +31,16 @@ def test_windows_cover_exactly_the_augmented_training_targets(ml100k_srt):
 
 def test_all_positions_loss_equals_augmented_rows_loss():
     # window_stride=1 gives every target exactly the history of its augmented row.
-    config, train, _, _ = build("SRT", window_stride=1, train_batch_size=10_000)
-    model = config.model_class(config, train.dataset).eval()
+    run = make_run("SRT", window_stride=1, train_batch_size=10_000)
+    train, model = run.train_data, run.model.eval()
     train_set = train.dataset
     negatives = torch.randint(1, model.n_items, (64,), generator=torch.Generator().manual_seed(3))
 
     # A real batch: the windows of a few users, including a long one (> MAX_ITEM_LIST_LENGTH).
     batch = next(iter(train))
     with torch.no_grad():
-        window_losses = model.target_losses(batch, neg_ids=negatives)
-    window_targets = batch[TARGET_PREFIX + model.ITEM_SEQ]
+        window_losses, _, _ = model.target_losses(batch, neg_ids=negatives)
+    window_targets = batch[model.schema.targets]
     window_hist = []
     for row, pos in zip(*torch.nonzero(window_targets > 0, as_tuple=True)):
         window_hist.append((tuple(batch[model.ITEM_SEQ][row, max(0, pos - 49): pos + 1].tolist()),
@@ -61,7 +60,7 @@ def test_all_positions_loss_equals_augmented_rows_loss():
         model.ITEM_SEQ: histories[rows], model.ITEM_SEQ_LEN: lengths[rows], model.POS_ITEM_ID: targets[rows],
     })
     with torch.no_grad():
-        row_losses = model.target_losses(augmented, neg_ids=negatives)
+        row_losses, _, _ = model.target_losses(augmented, neg_ids=negatives)
     assert len(row_losses) == len(window_losses) > 1000
     assert torch.allclose(window_losses, row_losses, atol=1e-4)
 
@@ -98,12 +97,13 @@ def test_length_grouping_keeps_every_window_once_and_pads_less(ml100k_srt):
     assert [b.tolist() for b in train.batches()[:3]] != [b.tolist() for b in train.batches()[:3]]
 
 
-def test_per_row_negatives_train_through_the_model(tmp_path):
-    config, train, _, _ = build("SRT", neg_sampling_scope="row", num_negatives=50, tokenizer_dir=str(tmp_path))
-    model = config.model_class(config, train.dataset)
-    batch = next(iter(train))
-    losses = model.target_losses(batch)
-    assert losses.shape == ((batch[TARGET_PREFIX + model.ITEM_SEQ] > 0).sum(),)
+def test_per_row_negatives_train_through_the_model():
+    run = make_run("SRT", neg_sampling_scope="row", num_negatives=50)
+    model = run.model
+    batch = next(iter(run.train_data))
+    losses, targets, _ = model.target_losses(batch)
+    assert losses.shape == ((batch[model.schema.targets] > 0).sum(),) == (targets,)
+    assert torch.equal(batch[model.schema.target_mask], batch[model.schema.targets] > 0)
     assert torch.isfinite(losses).all()
     losses.mean().backward()
     assert model.item_encoder.token_embeddings[0].weight.grad.abs().sum() > 0

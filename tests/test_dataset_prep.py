@@ -188,9 +188,10 @@ def test_srt_trains_on_prepared_gift_cards(tmp_path):
     results = tmp_path / "gift.json"
     done = subprocess.run(
         [sys.executable, "run_recbole_srt.py", "--model=SRT", "--dataset=gift", f"--data_path={tmp_path}",
-         "--epochs=2", "--show_progress=False", f"--checkpoint_dir={tmp_path}", f"--results_file={results}"],
+         "--epochs=2", "--show_progress=False", f"--checkpoint_dir={tmp_path}", f"--log_dir={tmp_path}",
+         f"--results_file={results}"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(results.read_text())
-    assert result["config"]["tokenizer_path_resolved"] == str(tmp_path / "gift" / "gift.spm.model")
+    assert result["tokenizer"]["path"] == str(tmp_path / "gift" / "gift.spm.model")
     assert 0 <= result["test_result"]["ndcg@5"] <= 1

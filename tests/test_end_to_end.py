@@ -5,6 +5,8 @@ import sys
 
 from recbole_srt.quick_start import run
 
+from conftest import QUIET
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -13,31 +15,39 @@ def test_small_srt_beats_most_popular_on_ml100k(tmp_path):
     results = tmp_path / "srt.json"
     command = [
         sys.executable, "run_recbole_srt.py", "--model=SRT", "--epochs=20", "--eval_step=5",
-        "--learning_rate=0.001", "--show_progress=False", f"--checkpoint_dir={tmp_path}",
+        "--learning_rate=0.001", f"--checkpoint_dir={tmp_path}", f"--log_dir={tmp_path}",
         f"--tokenizer_dir={tmp_path}", f"--results_file={results}",
     ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.strip().splitlines()[-1] == f"results written to {results}"
     srt = json.loads(results.read_text())
-    assert set(srt) >= {"test_result", "best_valid_result", "config"}
+    *_, test_line, last = done.stdout.strip().splitlines()
+    assert last == f"results written to {results}"
+    assert test_line == "test result: " + "  ".join(f"{k} {v:.4f}" for k, v in srt["test_result"].items())
+    assert set(srt) >= {"test_result", "best_valid_result", "config", "tokenizer"}
     assert set(srt["test_result"]) == {"ndcg@5", "hit@5"}
     assert srt["config"]["eval_args"]["mode"] == {"valid": "uni10000", "test": "uni10000"} and srt["config"]["model"] == "SRT"
-    assert "test result" in done.stderr + done.stdout  # RecBole's log line
+    # What a user reads: RecBole's result line with plain numbers, no warnings, no progress frames.
+    assert "test result: ndcg@5 : " in done.stderr
+    for noise in ("OrderedDict", "np.float64", "Warning", "\r", "use_gpu = True"):
+        assert noise not in done.stderr, noise
+    assert os.listdir(tmp_path / "SRT")  # the log file went to log_dir
     assert srt["stopped_by"] == "epochs" and [h["epoch"] for h in srt["history"]] == [4, 9, 14, 19]
 
-    pop = run("MostPop", "ml-100k", config_dict={
-        "show_progress": False, "checkpoint_dir": str(tmp_path), "results_file": str(tmp_path / "pop.json"),
-    })
+    pop = run("MostPop", "ml-100k", config_dict={**QUIET, "results_file": str(tmp_path / "pop.json")})
     srt_ndcg, pop_ndcg = srt["test_result"]["ndcg@5"], pop["test_result"]["ndcg@5"]
+    assert pop["parameters"] == 0 and pop["stopped_by"] == "nothing_to_train"
     assert pop_ndcg > 0.005  # the baseline is a real ranking, not a broken one
     assert srt_ndcg > 1.5 * pop_ndcg, (srt_ndcg, pop_ndcg)
+    full = run("MostPop", "ml-100k", config_dict={**QUIET, "eval_args": {"mode": "full"}})
+    assert 0 < full["test_result"]["ndcg@5"] < 1
+    # ml-100k has 1,682 items: uni10000 cannot draw 10,000 negatives, and the results say so.
+    assert any("uni10000 asks for 10000 negatives but the catalog has 1682 items" in n for n in pop["notes"])
 
 
 def test_time_budget_stops_at_an_epoch_boundary_and_tests_the_best_checkpoint(tmp_path):
     result = run("SRT", "ml-100k", config_dict={
-        "epochs": 5, "time_budget": 1e-6, "learning_rate": 0.001, "show_progress": False, "state": "ERROR",
-        "checkpoint_dir": str(tmp_path), "tokenizer_dir": str(tmp_path), "results_file": str(tmp_path / "r.json"),
+        **QUIET, "epochs": 5, "time_budget": 1e-6, "learning_rate": 0.001, "results_file": str(tmp_path / "r.json"),
     })
     # The budget is spent during the first epoch; that epoch is validated, saved and tested.
     assert result["stopped_by"] == "time_budget"

@@ -3,20 +3,21 @@ import torch
 from recbole.trainer import Trainer
 from recbole.utils import init_seed
 
-from recbole_srt.trainer import SequentialTrainer, unique_rows
+from recbole_srt.training.evaluation import unique_rows
+from recbole_srt.training.trainer import Trainer as PluginTrainer
 
-from conftest import build
+from conftest import make_run
 
 
 @pytest.mark.parametrize("model_name", ["SRT", "SASRec"])
-def test_fast_sampled_evaluation_equals_recbole_stock_path(model_name, tmp_path):
+def test_fast_sampled_evaluation_equals_recbole_stock_path(model_name, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # RecBole's stock Trainer writes log_tensorboard/ in the working directory
     extra = {"train_neg_sample_args": None, "loss_type": "CE"} if model_name == "SASRec" else {}
-    config, train, valid, _ = build(
+    run = make_run(
         model_name, eval_args={"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "uni100", "group_by": "user"},
-        checkpoint_dir=str(tmp_path), tokenizer_dir=str(tmp_path), **extra,
+        **extra,
     )
-    init_seed(config["seed"], True)
-    model = config.model_class(config, train.dataset)
+    config, train, valid, model = run.config, run.train_data, run.valid_data, run.model
     # A few training steps so that scores are not those of an untrained model.
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
@@ -29,7 +30,7 @@ def test_fast_sampled_evaluation_equals_recbole_stock_path(model_name, tmp_path)
     init_seed(config["seed"], True)
     stock = Trainer(config, model).evaluate(valid, load_best_model=False)
     init_seed(config["seed"], True)
-    fast = SequentialTrainer(config, model).evaluate(valid, load_best_model=False)
+    fast = PluginTrainer(config, model).evaluate(valid, load_best_model=False)
     assert dict(fast) == dict(stock)
     assert stock["ndcg@5"] > 0
 

@@ -2,8 +2,19 @@ import math
 
 import torch
 
-from recbole_srt.model.loss import SampledSoftmaxLoss
-from recbole_srt.model.negative_sampler import NegativeSampler
+from types import SimpleNamespace
+
+import torch.nn.functional as F
+
+from recbole_srt.model.losses.full_ce import FullCrossEntropyLoss
+from recbole_srt.model.losses.negative_sampler import NegativeSampler
+from recbole_srt.model.losses.sampled_softmax import SampledSoftmaxLoss
+
+
+def sampled_softmax(tau, query, pos_repr, neg_repr, pos_ids, neg_ids, log_q):
+    """The loss with a fixed log q (a stand-in sampler), as the model calls it."""
+    loss = SampledSoftmaxLoss(tau, sampler=SimpleNamespace(log_q=log_q), logq_correction=log_q is not None)
+    return loss(query, pos_ids, pos_repr, neg_ids, neg_repr)
 
 
 def test_logq_and_collision_masking_match_hand_computation():
@@ -15,7 +26,7 @@ def test_logq_and_collision_masking_match_hand_computation():
     table = torch.tensor([[0, 0], [0.5, 1.0], [2.0, 0.0], [1.0, 1.0], [-1.0, 0.5]])
     log_q = torch.log(torch.tensor([1e-9, 0.1, 0.2, 0.3, 0.4]))
     tau = 0.5
-    loss = SampledSoftmaxLoss(tau)(query, table[pos_ids], table[neg_ids], pos_ids, neg_ids, log_q)
+    loss = sampled_softmax(tau, query, table[pos_ids], table[neg_ids], pos_ids, neg_ids, log_q)
 
     def logit(q, item):
         return float(torch.dot(query[q], table[item])) / tau - math.log([1e-9, 0.1, 0.2, 0.3, 0.4][item])
@@ -31,12 +42,11 @@ def test_per_row_negatives_match_shared_when_identical():
     query, table = torch.randn(4, 8), torch.randn(10, 8)
     pos_ids, neg_ids = torch.tensor([1, 2, 3, 4]), torch.tensor([5, 6, 2, 9])
     log_q = torch.log_softmax(torch.randn(10), 0)
-    loss = SampledSoftmaxLoss(0.7)
-    shared = loss(query, table[pos_ids], table[neg_ids], pos_ids, neg_ids, log_q)
+    shared = sampled_softmax(0.7, query, table[pos_ids], table[neg_ids], pos_ids, neg_ids, log_q)
     rows = neg_ids.expand(4, -1)
-    per_row = loss(query, table[pos_ids], table[rows], pos_ids, rows, log_q)
+    per_row = sampled_softmax(0.7, query, table[pos_ids], table[rows], pos_ids, rows, log_q)
     assert torch.allclose(shared, per_row, atol=1e-6)
-    assert not torch.allclose(shared, loss(query, table[pos_ids], table[neg_ids], pos_ids, neg_ids, None))
+    assert not torch.allclose(shared, sampled_softmax(0.7, query, table[pos_ids], table[neg_ids], pos_ids, neg_ids, None))
 
 
 def test_sampler_follows_training_popularity_and_never_draws_padding():
@@ -49,3 +59,16 @@ def test_sampler_follows_training_popularity_and_never_draws_padding():
     assert torch.allclose(sampler.log_q[2:], torch.log(torch.tensor([0.1, 0.3, 0.6])))
     uniform = NegativeSampler(counts, "uniform", seed=1).sample((100_000,))
     assert uniform.min() >= 1 and torch.bincount(uniform, minlength=5)[1:].min() > 23_000
+
+
+def test_full_cross_entropy_never_predicts_padding_and_smooths_over_real_items():
+    torch.manual_seed(0)
+    query, table = torch.randn(3, 4), torch.randn(6, 4)  # item 0 is padding
+    pos_ids = torch.tensor([1, 5, 2])
+    loss = FullCrossEntropyLoss(tau=0.5)(query, pos_ids, table[pos_ids], None, table)
+    logits = query @ table.T / 0.5
+    expected = torch.logsumexp(logits[:, 1:], 1) - logits[torch.arange(3), pos_ids]
+    assert torch.allclose(loss, expected, atol=1e-5)
+    smoothed = FullCrossEntropyLoss(tau=0.5, label_smoothing=0.1)(query, pos_ids, table[pos_ids], None, table)
+    assert torch.isfinite(smoothed).all()
+    assert torch.allclose(smoothed, F.cross_entropy(logits[:, 1:], pos_ids - 1, reduction="none", label_smoothing=0.1))

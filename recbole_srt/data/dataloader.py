@@ -7,18 +7,21 @@ import torch
 from recbole.data.interaction import Interaction
 
 from recbole_srt.data.dataset import TARGET_INDEX_FIELD
-from recbole_srt.model.srt import TARGET_PREFIX
+from recbole_srt.data.schema import BatchSchema
 
 
-def build_windows(flat_items, user_start, last_target, max_len, stride):
+def window_indices(user_start, last_target, max_len, stride, n_flat):
     """Cut each user's training sequence into windows of ``max_len`` inputs.
 
-    ``user_start[u]`` / ``last_target[u]`` index ``flat_items``; the sequence is
-    ``flat_items[user_start[u] : last_target[u] + 1]``. Windows end at the most recent item
-    and step back by ``stride``. Every target is predicted exactly once, in the window
-    where it has the longest history: with ``stride == 1`` each target sees the same
+    ``user_start[u]`` / ``last_target[u]`` index the flat, user-and-time-sorted interaction
+    arrays; the sequence is ``flat[user_start[u] : last_target[u] + 1]``. Windows end at the
+    most recent item and step back by ``stride``. Every target is predicted exactly once, in the
+    window where it has the longest history: with ``stride == 1`` each target sees the same
     history as RecBole's augmented row; with ``stride == max_len`` windows do not overlap.
-    Returns (inputs, targets), both [windows, max_len], 0 = padding / no target.
+
+    Returns (input index, input is real, target index, target is owned, position in sequence),
+    each [windows, max_len]: indices into the flat arrays, so that items, timestamps and feedback
+    are all gathered the same way.
     """
     n = (last_target - user_start + 1).astype(np.int64)  # items in each training sequence
     first = np.maximum(0, n - 1 - max_len)  # start of the most recent window
@@ -36,11 +39,16 @@ def build_windows(flat_items, user_start, last_target, max_len, stride):
     seq_index = start[:, None] + offsets  # input positions within the user's sequence
     length = np.minimum(max_len, n[user] - 1 - start)
     base = user_start[user][:, None]
-    inputs = np.where(offsets < length[:, None], flat_items[np.minimum(base + seq_index, len(flat_items) - 1)], 0)
+    real = offsets < length[:, None]
     target_pos = seq_index + 1
     owned = (target_pos >= lo[:, None]) & (target_pos <= hi[:, None])
-    targets = np.where(owned, flat_items[np.minimum(base + target_pos, len(flat_items) - 1)], 0)
-    return torch.from_numpy(inputs), torch.from_numpy(targets)
+    last = n_flat - 1
+    return np.minimum(base + seq_index, last), real, np.minimum(base + target_pos, last), owned, seq_index
+
+
+def gather(flat, index, keep):
+    """``flat[index]`` where ``keep``, else 0, as a tensor."""
+    return torch.from_numpy(np.where(keep, flat[index], 0))
 
 
 class AllPositionsDataLoader:
@@ -51,7 +59,7 @@ class AllPositionsDataLoader:
     window, and on short-history data (Beauty: median 4 items, windows of up to 50) random
     batches are mostly padding. Every window is still seen once per epoch.
 
-    The training split of :class:`SRTDataset` holds one row per training target; each
+    The training split of :class:`SequenceDataset` holds one row per training target; each
     user's targets are contiguous in ``flat_items``, so the loss over all windows covers
     exactly the targets of RecBole's augmented training rows and nothing of the
     validation or test split.
@@ -64,8 +72,9 @@ class AllPositionsDataLoader:
         self.length_grouping = int(config["length_grouping"] or 1)
         max_len = config["MAX_ITEM_LIST_LENGTH"]
         stride = config["window_stride"] or max_len
-        item_seq = config["ITEM_ID_FIELD"] + config["LIST_SUFFIX"]
-        self.fields = (item_seq, config["ITEM_LIST_LENGTH_FIELD"], TARGET_PREFIX + item_seq)
+        feedback = config["feedback_field"] if dataset.flat_feedback is not None else None
+        self.schema = BatchSchema.from_config(
+            config, dataset.time_field if dataset.flat_times is not None else None, feedback)
 
         feat = dataset.inter_feat
         uid = feat[dataset.uid_field].numpy()
@@ -80,12 +89,32 @@ class AllPositionsDataLoader:
             raise ValueError(
                 "all-positions training needs each user's training targets to be the start of their "
                 f"sequence (eval_args.split LS or RS with order TO); user id {users[broken[0]]} is not. "
-                "Set srt_all_positions: False to train on RecBole's augmented rows instead."
+                "Set train_all_positions: False to train on RecBole's augmented rows instead."
             )
-        self.inputs, self.targets = build_windows(dataset.flat_items.numpy(), start, last_target, max_len, stride)
+        items = dataset.flat_items.numpy()
+        input_index, real, target_index, owned, positions = window_indices(start, last_target, max_len, stride, len(items))
+        self.inputs, self.targets = gather(items, input_index, real), gather(items, target_index, owned)
+        self.positions = torch.from_numpy(np.where(real, positions, 0))
+        # Optional per-interaction columns, gathered like the items: {schema field: [windows, max_len]}.
+        self.extra = {}
+        if self.schema.time_seq:
+            self.extra[self.schema.time_seq] = gather(dataset.flat_times.numpy(), input_index, real)
+        if self.schema.feedback_seq:
+            flat = dataset.flat_feedback.numpy()
+            self.extra[self.schema.feedback_seq] = gather(flat, input_index, real)
+            self.extra[self.schema.target_feedback] = gather(flat, target_index, owned)
         self.lengths = (self.inputs > 0).sum(1)
         self.n_targets = int((self.targets > 0).sum())
         self.generator = torch.Generator().manual_seed(config["seed"])
+
+    @staticmethod
+    def check_config(config):
+        length, stride = config["MAX_ITEM_LIST_LENGTH"], config["window_stride"]
+        if stride is not None and not (isinstance(stride, int) and 1 <= stride <= length):
+            raise ValueError(f"window_stride must be an integer in [1, MAX_ITEM_LIST_LENGTH={length}], got {stride!r}")
+        grouping = config["length_grouping"]
+        if grouping is not None and not (isinstance(grouping, int) and grouping >= 1):
+            raise ValueError(f"length_grouping must be an integer >= 1 (1 = plain shuffle), got {grouping!r}")
 
     def __len__(self):
         return math.ceil(len(self.inputs) / self.batch_size)
@@ -108,8 +137,13 @@ class AllPositionsDataLoader:
         for batch in self.batches():
             # Trim the padding columns the batch does not use: long tails are rare.
             width = int(self.lengths[batch].max())
+            targets = self.targets[batch, :width]
+            schema = self.schema
             yield Interaction({
-                self.fields[0]: self.inputs[batch, :width],
-                self.fields[1]: self.lengths[batch],
-                self.fields[2]: self.targets[batch, :width],
+                schema.item_seq: self.inputs[batch, :width],
+                schema.item_seq_len: self.lengths[batch],
+                schema.positions: self.positions[batch, :width],
+                schema.targets: targets,
+                schema.target_mask: targets > 0,
+                **{field: values[batch, :width] for field, values in self.extra.items()},
             })

@@ -1,4 +1,4 @@
-"""SRTDataset: RecBole's sequential dataset without per-row history copies for training."""
+"""SequenceDataset: RecBole's sequential dataset without per-row history copies for training."""
 
 import numpy as np
 import torch
@@ -6,10 +6,10 @@ from recbole.data.dataset import SequentialDataset
 from recbole.data.interaction import Interaction
 from recbole.utils.enum_type import FeatureSource, FeatureType
 
-TARGET_INDEX_FIELD = "srt_target_index"  # position of a row's target in ``flat_items``
+TARGET_INDEX_FIELD = "target_index"  # position of a row's target in ``flat_items``
 
 
-class SRTDataset(SequentialDataset):
+class SequenceDataset(SequentialDataset):
     """Same rows, split and targets as :class:`SequentialDataset`, built without Python loops.
 
     RecBole's augmentation copies a history of ``MAX_ITEM_LIST_LENGTH`` items (and of every
@@ -21,7 +21,9 @@ class SRTDataset(SequentialDataset):
     """
 
     def data_augmentation(self):
-        self._check_field("uid_field", "time_field")
+        for key, field in (("USER_ID_FIELD", self.uid_field), ("TIME_FIELD", self.time_field)):
+            if field is None:
+                raise ValueError(f"{key}: sequential datasets need a {key} column (load_col: {self.config['load_col']})")
         max_len = self.config["MAX_ITEM_LIST_LENGTH"]
         list_field = self.iid_field + self.config["LIST_SUFFIX"]
         self.item_id_list_field = list_field
@@ -39,6 +41,9 @@ class SRTDataset(SequentialDataset):
         target_index = np.nonzero(position > 0)[0]
 
         self.flat_items = self.inter_feat[self.iid_field].clone()
+        # Per-interaction values that the batch schema carries beside the items.
+        self.flat_times = self._flat_column(self.time_field)
+        self.flat_feedback = self._flat_column(self.config["feedback_field"])
         self.flat_user_start = torch.from_numpy(user_start)
         rows = self.inter_feat[torch.from_numpy(target_index)]
         rows.update(Interaction({
@@ -47,25 +52,39 @@ class SRTDataset(SequentialDataset):
         }))
         self.inter_feat = rows
 
-    def item_histories(self, inter_feat):
-        """[rows, MAX_ITEM_LIST_LENGTH] right-padded histories of the given rows."""
+    def _flat_column(self, field):
+        if not field or field not in self.inter_feat:
+            return None
+        if self.field2type[field] not in (FeatureType.FLOAT, FeatureType.TOKEN):
+            raise ValueError(f"'{field}' must be a float or token interaction column to ride along the item sequences "
+                             f"(feedback_field / TIME_FIELD), but it is {self.field2type[field].value}")
+        return self.inter_feat[field].clone()
+
+    def histories(self, inter_feat, flat):
+        """[rows, MAX_ITEM_LIST_LENGTH] right-padded histories of the given rows, read from ``flat``."""
         max_len = self.config["MAX_ITEM_LIST_LENGTH"]
         target = inter_feat[TARGET_INDEX_FIELD]
         length = inter_feat[self.item_list_length_field]
         offsets = torch.arange(max_len)
         index = (target - length).unsqueeze(1) + offsets
         valid = offsets < length.unsqueeze(1)
-        return torch.where(valid, self.flat_items[index.clamp(max=len(self.flat_items) - 1)], 0)
+        return torch.where(valid, flat[index.clamp(max=len(flat) - 1)], 0)
+
+    def item_histories(self, inter_feat):
+        return self.histories(inter_feat, self.flat_items)
 
     def build(self):
         datasets = super().build()
-        materialize = datasets[1:] if self.config["srt_all_positions"] else datasets
-        for dataset in materialize:
-            histories = self.item_histories(dataset.inter_feat)
-            dataset.inter_feat.update(Interaction({self.item_id_list_field: histories}))
-        if self.config["srt_all_positions"]:
-            # SRT reads item text from its own token tables: joining the item columns onto
-            # every one of the 10,001 candidate rows per user would only cost time.
+        windows = self.config["train_all_positions"]
+        for dataset in datasets[1:] if windows else datasets:
+            columns = {self.item_id_list_field: self.item_histories(dataset.inter_feat)}
+            for field, flat in ((self.time_field, self.flat_times), (self.config["feedback_field"], self.flat_feedback)):
+                if flat is not None:
+                    columns[field + self.config["LIST_SUFFIX"]] = self.histories(dataset.inter_feat, flat)
+            dataset.inter_feat.update(Interaction(columns))
+        if windows:
+            # Models trained on windows read item features from their own tables: joining the item
+            # columns onto every one of the 10,001 candidate rows per user would only cost time.
             for dataset in datasets[1:]:
                 dataset.item_feat = dataset.user_feat = None
         return datasets

@@ -2,6 +2,7 @@
 
 RecBole's ``Pop`` is a general recommender and cannot share the sequential split and
 loaders of SRT; this baseline can, so "beats most-popular" is measured on the same rows.
+It has no parameters: the plugin's trainer skips training and evaluates it directly.
 """
 
 import torch
@@ -16,13 +17,13 @@ class MostPop(SequentialRecommender):
         super().__init__(config, dataset)
         counts = torch.bincount(dataset.inter_feat[self.POS_ITEM_ID], minlength=self.n_items).float()
         self.register_buffer("item_count", counts)
-        self.fake_loss = torch.nn.Parameter(torch.zeros(1))  # lets RecBole's trainer run its loop
 
     def calculate_loss(self, interaction):
-        return self.fake_loss.sum()
+        raise NotImplementedError("MostPop has nothing to train")
 
     def predict(self, interaction):
         return self.item_count[interaction[self.ITEM_ID]]
 
     def full_sort_predict(self, interaction):
-        return self.item_count.unsqueeze(0).expand(len(interaction[self.ITEM_SEQ]), -1)
+        # A real copy per row: RecBole writes -inf into the scores of history items.
+        return self.item_count.repeat(len(interaction[self.ITEM_SEQ]), 1)

@@ -98,7 +98,7 @@ def run_one(spec, data_path, runs_dir, timeout=None, keep_checkpoints=False):
     result_json = os.path.join(run_dir, "result.json")
     command = [sys.executable, os.path.join(ROOT, "run_recbole_srt.py"), f"--model={spec['model']}",
                f"--dataset={spec['dataset']}", f"--preset={spec['preset']}", f"--results_file={result_json}",
-               f"--checkpoint_dir={run_dir}", "--show_progress=False"]
+               f"--checkpoint_dir={run_dir}", f"--log_dir={run_dir}", "--show_progress=False"]
     if data_path:
         command.append(f"--data_path={data_path}")
     command += [f"--{k}={v}" for k, v in spec["options"].items()]

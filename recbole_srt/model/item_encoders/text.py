@@ -1,9 +1,12 @@
-"""The item feature extractor phi(i) of SRT: items are represented by their text only."""
+"""The item feature extractor of SRT: items are represented by their text only."""
 
 import torch
 from torch import nn
 
+from recbole_srt.model.item_encoders import ITEM_ENCODERS
 
+
+@ITEM_ENCODERS.register("text")
 class TextItemEncoder(nn.Module):
     """Per-field token embeddings, masked sum pooling, concatenation, linear to ``hidden_size``.
 
@@ -12,14 +15,26 @@ class TextItemEncoder(nn.Module):
     of items, and ``set_item_tokens`` can point a trained model at another catalog.
     """
 
+    needs_text = True
+
     def __init__(self, n_fields, vocab_size, token_dim, hidden_size):
         super().__init__()
         self.n_fields = n_fields
+        self.token_dim = token_dim
         # EmbeddingBag sums without materialising [items, tokens, dim]; padding_idx is skipped.
         self.token_embeddings = nn.ModuleList(
             nn.EmbeddingBag(vocab_size, token_dim, mode="sum", padding_idx=0) for _ in range(n_fields)
         )
         self.projection = nn.Linear(n_fields * token_dim, hidden_size)
+        self.tokenizer = None  # {"path", "sha256"} of the tokenizer behind the token tables
+
+    @classmethod
+    def from_config(cls, config, catalog):
+        hidden = config["hidden_size"]
+        encoder = cls(len(catalog.token_tables), catalog.vocab_size, config["token_embedding_size"] or hidden, hidden)
+        encoder.set_item_tokens(catalog.token_tables)
+        encoder.tokenizer = catalog.tokenizer
+        return encoder
 
     def set_item_tokens(self, tables):
         if len(tables) != self.n_fields:
@@ -44,7 +59,10 @@ class TextItemEncoder(nn.Module):
         """Non-padding tokens of these items over all fields (the pooling work, for FLOPs)."""
         return int(sum((getattr(self, f"item_tokens_{k}")[item_ids] > 0).sum() for k in range(self.n_fields)))
 
-    def encode_unique(self, item_ids):
-        """Encode each distinct item once; sequences and negatives repeat popular items a lot."""
-        unique, inverse = torch.unique(item_ids, return_inverse=True)
-        return self(unique)[inverse]
+    def forward_flops(self, item_ids):
+        """{name: (forward FLOPs, is a matrix product)} of encoding the distinct ``item_ids`` once."""
+        hidden = self.projection.out_features
+        return {
+            "item encoder: token pooling": (self.count_tokens(item_ids) * self.token_dim, False),
+            "item encoder: projection": (2 * len(item_ids) * self.n_fields * self.token_dim * hidden, True),
+        }

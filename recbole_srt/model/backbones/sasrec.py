@@ -1,10 +1,15 @@
-"""SASRec-style causal transformer over item representations."""
+"""SASRec-style causal transformer (Kang & McAuley, ICDM 2018), pre-LayerNorm."""
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from recbole_srt.model.backbones import BACKBONES
+
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "swish": nn.SiLU, "silu": nn.SiLU, "tanh": nn.Tanh}
+LAYER_NORM_FLOPS = 5  # per element: mean, variance, normalise, scale, shift
+SOFTMAX_FLOPS = 5  # per score: max, subtract, exp, sum, divide
+ACTIVATION_FLOPS = 8  # per element, GELU by its tanh approximation
 
 
 class CausalBlock(nn.Module):
@@ -40,10 +45,14 @@ class CausalBlock(nn.Module):
         return x + self.dropout(self.ff(self.ff_norm(x)))
 
 
+@BACKBONES.register("sasrec")
 class CausalTransformer(nn.Module):
     def __init__(self, n_layers, n_heads, hidden_size, inner_size, max_length,
                  hidden_dropout, attn_dropout, activation="gelu", eps=1e-12):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"hidden_act: unknown '{activation}'; choose one of {', '.join(sorted(ACTIVATIONS))}")
+        self.n_layers, self.n_heads, self.hidden_size, self.inner_size = n_layers, n_heads, hidden_size, inner_size
         self.position_embedding = nn.Embedding(max_length, hidden_size)
         self.dropout = nn.Dropout(hidden_dropout)
         self.blocks = nn.ModuleList(
@@ -52,10 +61,43 @@ class CausalTransformer(nn.Module):
         )
         self.final_norm = nn.LayerNorm(hidden_size, eps=eps)
 
-    def forward(self, item_repr):
+    @classmethod
+    def from_config(cls, config):
+        return cls(
+            config["n_layers"], config["n_heads"], config["hidden_size"], config["inner_size"],
+            config["MAX_ITEM_LIST_LENGTH"], config["hidden_dropout_prob"], config["attn_dropout_prob"],
+            config["hidden_act"], config["layer_norm_eps"],
+        )
+
+    @staticmethod
+    def check_config(config):
+        hidden, heads = config["hidden_size"], config["n_heads"]
+        if not isinstance(heads, int) or heads < 1 or not isinstance(hidden, int) or hidden % heads != 0:
+            raise ValueError(f"hidden_size ({hidden}) must be divisible by n_heads ({heads})")
+
+    def forward(self, item_repr, timestamps=None):
         """[batch, length, hidden] item representations -> outputs at every position."""
         positions = torch.arange(item_repr.shape[1], device=item_repr.device)
         x = self.dropout(item_repr + self.position_embedding(positions))
         for block in self.blocks:
             x = block(x)
         return self.final_norm(x)
+
+    def forward_flops(self, batch, length):
+        """{name: (forward FLOPs, is a matrix product)} of one pass over [batch, length].
+
+        Attention is counted dense (L x L per head, as the math kernel computes it, although
+        the causal half is masked); bias additions are not counted."""
+        d, f, n = self.hidden_size, self.inner_size, self.n_layers
+        positions = batch * length
+        scores = batch * self.n_heads * length * length
+        return {
+            "attention: qkv projections": (n * 2 * positions * d * 3 * d, True),
+            "attention: scores": (n * 2 * batch * length * length * d, True),
+            "attention: softmax": (n * SOFTMAX_FLOPS * scores, False),
+            "attention: values": (n * 2 * batch * length * length * d, True),
+            "attention: output projection": (n * 2 * positions * d * d, True),
+            "feed-forward": (n * 2 * 2 * positions * d * f, True),
+            "feed-forward: activation": (n * ACTIVATION_FLOPS * positions * f, False),
+            "layer norms": ((2 * n + 1) * LAYER_NORM_FLOPS * positions * d, False),
+        }

@@ -1,0 +1,158 @@
+"""The one build path: config -> dataset, dataloaders, catalog, model, trainer.
+
+``run_recbole_srt.py``, the benchmarks, the scaling sweep (through the script) and the tests all
+build runs here, so a run means the same thing everywhere.
+"""
+
+import os
+from dataclasses import dataclass, field
+from logging import getLogger
+
+from recbole.data.utils import create_dataset as recbole_create_dataset
+from recbole.data.utils import create_samplers, get_dataloader
+from recbole.utils import ModelType, init_seed
+
+import recbole_srt.compat as compat
+from recbole_srt.checkpoint import init_from
+from recbole_srt.config import SRTConfig
+from recbole_srt.config_check import ConfigError
+from recbole_srt.data.catalog import build_catalog, check_text_fields
+from recbole_srt.data.dataloader import AllPositionsDataLoader
+from recbole_srt.data.dataset import SequenceDataset
+from recbole_srt.training.trainer import Trainer
+
+
+@dataclass
+class Run:
+    config: object
+    dataset: object  # the whole dataset, before the split
+    train_data: object
+    valid_data: object
+    test_data: object
+    model: object
+    trainer: object
+    catalog: object = None
+    notes: list = field(default_factory=list)  # warnings about the protocol, also written to the results
+
+
+def load_config(model=None, dataset=None, config_file_list=None, config_dict=None, argv=()):
+    """The resolved config, checked: every error here comes before any data is loaded."""
+    config = SRTConfig(model=model, dataset=dataset, config_file_list=config_file_list,
+                       config_dict=config_dict, argv=argv)
+    if config["MODEL_TYPE"] != ModelType.SEQUENTIAL:
+        raise ConfigError(f"--model={config['model']}: recbole_srt runs sequential models only")
+    model_class = config.model_class
+    check_plugin_keys(config)
+    if getattr(model_class, "trains_on_windows", False):
+        config["train_all_positions"] = bool(config["train_all_positions"])
+        if config["train_all_positions"]:
+            AllPositionsDataLoader.check_config(config)
+    check = getattr(model_class, "check_config", None)
+    if check is not None:
+        check(config)
+    if getattr(model_class, "needs_text", lambda c: False)(config):
+        check_text_fields(config)
+    check_time_column(config)
+    return config
+
+
+def check_plugin_keys(config):
+    budget = config["time_budget"]
+    if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
+        raise ConfigError(f"time_budget must be a number of seconds > 0 (~ for none), got {budget!r}")
+    steps = config["gradient_accumulation_steps"]
+    if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
+        raise ConfigError(f"gradient_accumulation_steps must be an integer >= 1, got {steps!r}")
+    for key in ("init_from", "resume_from"):
+        if config[key] and not os.path.isfile(config[key]):
+            raise FileNotFoundError(f"{key}: checkpoint not found: '{config[key]}'")
+
+
+def check_time_column(config):
+    """Time-ordered splits need the time column: say so with the file and its columns, before loading."""
+    eval_args = config["eval_args"] or {}
+    inter_file = os.path.join(config["data_path"], f"{config['dataset']}.inter")
+    if eval_args.get("order") != "TO" or not os.path.isfile(inter_file):
+        return
+    with open(inter_file, encoding="utf-8") as f:
+        columns = [c.split(":", 1)[0] for c in f.readline().rstrip("\r\n").split(config["field_separator"])]
+    time_field, load_col = config["TIME_FIELD"], config["load_col"]
+    if time_field not in columns:
+        raise ConfigError(f"eval_args.order TO sorts by TIME_FIELD '{time_field}', which is not a column of "
+                          f"{inter_file} (columns: {columns}); set TIME_FIELD or eval_args.order: RO")
+    if isinstance(load_col, dict) and load_col.get("inter") not in (None, "*") and time_field not in load_col["inter"]:
+        raise ConfigError(f"eval_args.order TO needs '{time_field}' loaded, but load_col.inter is "
+                          f"{load_col['inter']}; add it (or set load_col: ~ to load every column)")
+
+
+def create_dataset(config):
+    """The plugin's flat sequence dataset for models trained on windows, else RecBole's choice."""
+    if getattr(config.model_class, "trains_on_windows", False):
+        return SequenceDataset(config)
+    return recbole_create_dataset(config)
+
+
+def data_preparation(config, dataset):
+    """(train, valid, test) loaders: windows for training where the model supports them,
+    RecBole's loaders otherwise; RecBole's split, samplers and evaluation loaders unchanged."""
+    built = dataset.build()
+    train_set, valid_set, test_set = built
+    train_sampler, valid_sampler, test_sampler = create_samplers(config, dataset, built)
+    if config["train_all_positions"]:
+        train_data = AllPositionsDataLoader(config, train_set, shuffle=config["shuffle"])
+        getLogger().info(
+            f"[Training]: all positions: {len(train_data.inputs)} windows of <= "
+            f"{config['MAX_ITEM_LIST_LENGTH']} items, {train_data.n_targets} targets, "
+            f"{len(train_data)} batches of {config['train_batch_size']} windows"
+        )
+    else:
+        train_data = get_dataloader(config, "train")(config, train_set, train_sampler, shuffle=config["shuffle"])
+    valid_data = get_dataloader(config, "valid")(config, valid_set, valid_sampler, shuffle=False)
+    test_data = get_dataloader(config, "test")(config, test_set, test_sampler, shuffle=False)
+    return train_data, valid_data, test_data
+
+
+def make_model(config, train_set):
+    model_class = config.model_class
+    if getattr(model_class, "trains_on_windows", False):
+        needs_text = model_class.needs_text(config)
+        catalog = build_catalog(config, train_set, needs_text)
+        return model_class(config, train_set, catalog).to(config["device"]), catalog
+    return model_class(config, train_set).to(config["device"]), None
+
+
+def make_trainer(config, model):
+    """RecBole's own trainer for the models that have one (S3Rec's pre-training); ours otherwise."""
+    recbole_trainer = compat.recbole_trainer(config, model)
+    return recbole_trainer if recbole_trainer is not None else Trainer(config, model)
+
+
+def protocol_notes(config, dataset):
+    notes = []
+    for phase, mode in (config["eval_args"]["mode"] or {}).items():
+        if isinstance(mode, str) and mode.startswith("uni") and mode[3:].isdigit():
+            wanted, catalog = int(mode[3:]), dataset.item_num - 1
+            if wanted >= catalog - 1:
+                notes.append(f"{phase}: {mode} asks for {wanted} negatives but the catalog has {catalog} items: "
+                             "each user is ranked against (almost) every item; eval_args mode 'full' says so plainly")
+    return notes
+
+
+def build_run(config):
+    """Everything a run needs, built from a config returned by :func:`load_config`."""
+    init_seed(config["seed"], config["reproducibility"])
+    dataset = create_dataset(config)
+    getLogger().info(dataset)
+    train_data, valid_data, test_data = data_preparation(config, dataset)
+    notes = protocol_notes(config, dataset)
+    for note in notes:
+        getLogger().warning(note)
+    init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
+    model, catalog = make_model(config, compat.loader_dataset(train_data))
+    if config["init_from"]:
+        init_from(model, config["init_from"])
+    getLogger().info(model)
+    trainer = make_trainer(config, model)
+    if config["resume_from"]:
+        trainer.resume(config["resume_from"])
+    return Run(config, dataset, train_data, valid_data, test_data, model, trainer, catalog, notes)

@@ -1,0 +1,44 @@
+"""Logging for a run: RecBole's log lines on stderr and, with ``log_dir``, in a file.
+
+RecBole's ``init_logger`` always writes under ``./log/``; this one writes where ``log_dir``
+says (``~``: nowhere), so tests and benchmarks keep the repository clean.
+"""
+
+import logging
+import os
+import re
+import sys
+
+from recbole.utils import get_local_time
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+class _NoColor(logging.Filter):
+    def filter(self, record):
+        record.msg = _ANSI.sub("", str(record.msg))
+        return True
+
+
+def init_logging(config):
+    """Returns the log file's path, or None."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    level = logging.getLevelName(str(config["state"] or "INFO").upper())
+    root.setLevel(level if isinstance(level, int) else logging.INFO)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%d %b %H:%M"))
+    if not sys.stderr.isatty():
+        console.addFilter(_NoColor())
+    root.addHandler(console)
+    path = None
+    if config["log_dir"]:
+        path = os.path.join(config["log_dir"], config["model"], f"{config['model']}-{config['dataset']}-{get_local_time()}-{os.getpid()}.log")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        file_handler = logging.FileHandler(path, encoding="utf-8")
+        file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
+        file_handler.addFilter(_NoColor())
+        root.addHandler(file_handler)
+    return path

@@ -1,0 +1,41 @@
+"""Cross-entropy over the whole catalog: the SASRec-CE loss (and that of Zhang et al. 2024).
+
+Exact where the sampled softmax estimates; affordable for ID models and small catalogs.
+"""
+
+import torch.nn.functional as F
+from torch import nn
+
+from recbole_srt.model.losses import LOSSES
+
+
+@LOSSES.register("full_ce")
+class FullCrossEntropyLoss(nn.Module):
+    def __init__(self, tau=1.0, label_smoothing=0.0):
+        super().__init__()
+        self.tau = tau
+        self.label_smoothing = label_smoothing
+
+    @classmethod
+    def from_config(cls, config, catalog):
+        return cls(config["tau"] or 1.0, config["label_smoothing"] or 0.0)
+
+    @staticmethod
+    def check_config(config):
+        if config["tau"] is not None and config["tau"] <= 0:
+            raise ValueError(f"tau must be > 0, got {config['tau']!r}")
+        smoothing = config["label_smoothing"]
+        if smoothing is not None and not 0 <= smoothing < 1:
+            raise ValueError(f"label_smoothing must be in [0, 1), got {smoothing!r}")
+
+    def negatives(self, pos_ids):
+        return None  # every item of the catalog is a candidate
+
+    def forward(self, query, pos_ids, pos_repr, cand_ids, cand_repr):
+        """cand_repr: [n_items, H], the whole catalog. Item 0 is padding, never a class: the
+        classes are items 1..n-1 (the padding column would also take label-smoothing mass)."""
+        logits = query @ cand_repr[1:].T / self.tau
+        return F.cross_entropy(logits, pos_ids - 1, reduction="none", label_smoothing=self.label_smoothing)
+
+    def forward_flops(self, targets, hidden, candidates):
+        return {"logits: catalog": (2 * targets * candidates * hidden, True)}

@@ -1,0 +1,72 @@
+"""Sampled softmax with logQ correction and temperature (SRT paper, Eq. 2): SRT-K."""
+
+import torch
+from torch import nn
+
+from recbole_srt.model.losses import LOSSES
+from recbole_srt.model.losses.negative_sampler import NegativeSampler
+
+
+@LOSSES.register("sampled_softmax")
+class SampledSoftmaxLoss(nn.Module):
+    """Per-target loss of the positive against K sampled negatives.
+
+    Logits are ``score / tau - log q(item)`` for the positive and every negative
+    (Yi et al. 2019): subtracting the log sampling probability makes the sampled softmax
+    a consistent estimate of the full softmax. A negative equal to the positive is masked.
+    """
+
+    def __init__(self, tau=1.0, num_negatives=1000, scope="batch", sampler=None, logq_correction=True):
+        super().__init__()
+        self.tau = tau
+        self.num_negatives = num_negatives
+        self.scope = scope
+        self.sampler = sampler
+        self.logq_correction = logq_correction
+
+    @classmethod
+    def from_config(cls, config, catalog):
+        # Popularity of the training targets only: validation and test items must not leak.
+        sampler = NegativeSampler(catalog.train_counts, config["neg_distribution"], config["seed"])
+        return cls(config["tau"], int(config["num_negatives"]), config["neg_sampling_scope"], sampler,
+                   config["logq_correction"])
+
+    @staticmethod
+    def check_config(config):
+        k = config["num_negatives"]
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            raise ValueError(f"num_negatives must be an integer >= 1, got {k!r}")
+        if config["tau"] is None or config["tau"] <= 0:
+            raise ValueError(f"tau must be > 0, got {config['tau']!r}")
+        if config["neg_sampling_scope"] not in ("batch", "row"):
+            raise ValueError(f"neg_sampling_scope must be 'batch' or 'row', got {config['neg_sampling_scope']!r}")
+        if config["neg_distribution"] not in ("popularity", "uniform"):
+            raise ValueError(f"neg_distribution must be 'popularity' or 'uniform', got {config['neg_distribution']!r}")
+
+    def negatives(self, pos_ids):
+        shape = (self.num_negatives,) if self.scope == "batch" else (len(pos_ids), self.num_negatives)
+        return self.sampler.sample(shape).to(pos_ids.device)
+
+    def forward(self, query, pos_ids, pos_repr, neg_ids, neg_repr):
+        """query, pos_repr: [N, H]; neg_ids: [K] shared or [N, K] per target; neg_repr: [..., H]."""
+        pos_logit = (query * pos_repr).sum(-1) / self.tau
+        if neg_repr.dim() == 2:
+            neg_logit = query @ neg_repr.T / self.tau
+            collision = neg_ids.unsqueeze(0) == pos_ids.unsqueeze(1)
+        else:
+            neg_logit = torch.einsum("nh,nkh->nk", query, neg_repr) / self.tau
+            collision = neg_ids == pos_ids.unsqueeze(1)
+        if self.logq_correction:
+            log_q = self.sampler.log_q.to(query.device)
+            pos_logit = pos_logit - log_q[pos_ids]
+            neg_logit = neg_logit - log_q[neg_ids]
+        neg_logit = neg_logit.masked_fill(collision, float("-inf"))
+        logits = torch.cat([pos_logit.unsqueeze(1), neg_logit], dim=1)
+        return torch.logsumexp(logits, dim=1) - pos_logit
+
+    def forward_flops(self, targets, hidden, candidates):
+        """``candidates``: negatives scored per target (shared or per row: the same count)."""
+        return {
+            "logits: positives": (2 * targets * hidden, False),
+            "logits: negatives": (2 * targets * candidates * hidden, True),
+        }

@@ -1,0 +1,111 @@
+"""Ranking evaluation with RecBole's Collector, Evaluator and metric names, scored fast.
+
+RecBole's sampled evaluation repeats a user's row once per candidate (10,001 rows for uni10000)
+and runs the model on every copy. Here each distinct history is encoded once and its candidates
+are scored from that encoding; the scores, and so the metrics, are those of the stock path.
+"""
+
+from logging import getLogger
+
+import numpy as np
+import torch
+from recbole.data.dataloader import FullSortEvalDataLoader
+from recbole.evaluator import Collector, Evaluator
+from recbole.utils import EvaluatorType
+
+from recbole_srt.compat import loader_dataset
+
+
+class RankingEvaluation:
+    def __init__(self, config):
+        self.config = config
+        self.device = config["device"]
+        self.collector = Collector(config)
+        self.evaluator = Evaluator(config)
+        self.eval_type = config["eval_type"]
+        self.mask_history = config["mask_history"] is not False
+        self._warned = set()
+
+    @torch.no_grad()
+    def __call__(self, model, eval_data, progress=lambda batches, desc: batches):
+        model.eval()
+        n_items = loader_dataset(eval_data).item_num
+        full = isinstance(eval_data, FullSortEvalDataLoader)
+        for batched_data in progress(eval_data, "Evaluate"):
+            interaction, scores, positive_u, positive_i = (
+                self.full_sort(model, batched_data, n_items) if full else self.sampled(model, batched_data, n_items)
+            )
+            self.collector.eval_batch_collect(scores, interaction, positive_u, positive_i)
+        self.collector.model_collect(model)
+        return self.evaluator.evaluate(self.collector.get_data_struct())
+
+    def _warn_once(self, message):
+        if message not in self._warned:
+            self._warned.add(message)
+            getLogger().warning(message)
+
+    def full_sort(self, model, batched_data, n_items):
+        interaction, history_index, positive_u, positive_i = batched_data
+        interaction = interaction.to(self.device)
+        try:
+            scores = model.full_sort_predict(interaction)
+        except NotImplementedError:
+            self._warn_once(f"{type(model).__name__} has no full_sort_predict: every item is scored row by row (slow)")
+            rows = interaction.repeat_interleave(n_items)
+            rows.update(type(interaction)({self.config["ITEM_ID_FIELD"]: torch.arange(n_items, device=self.device)
+                                           .repeat(len(interaction))}))
+            scores = model.predict(rows)
+        scores = scores.view(-1, n_items)
+        scores[:, 0] = -np.inf
+        if history_index is not None and self.mask_history:
+            scores[history_index] = -np.inf
+        return interaction, scores, positive_u, positive_i
+
+    def sampled(self, model, batched_data, n_items):
+        interaction, row_idx, positive_u, positive_i = batched_data
+        interaction = interaction.to(self.device)
+        items = interaction[self.config["ITEM_ID_FIELD"]]
+        if self.eval_type == EvaluatorType.VALUE:
+            return interaction, model.predict(interaction), positive_u, positive_i
+        origin_scores = self.score_distinct_histories(model, interaction, items)
+        scores = torch.full((int(positive_u[-1]) + 1, n_items), -np.inf, device=self.device)
+        scores[row_idx.to(self.device), items] = origin_scores
+        return interaction, scores, positive_u, positive_i
+
+    def score_distinct_histories(self, model, interaction, items):
+        key_fields = [model.ITEM_SEQ, model.ITEM_SEQ_LEN]
+        if getattr(model, "USER_ID", None) in interaction:
+            key_fields.append(model.USER_ID)  # models that read the user id, not only the history
+        key = torch.cat([interaction[f].reshape(len(interaction), -1) for f in key_fields], dim=1)
+        first, inverse = unique_rows(key)
+        histories = interaction[first]
+        if hasattr(model, "score_candidates"):
+            seq_output = model(histories[model.ITEM_SEQ], histories[model.ITEM_SEQ_LEN])
+            return model.score_candidates(seq_output[inverse], items)
+        try:
+            return model.full_sort_predict(histories)[inverse, items]
+        except NotImplementedError:
+            self._warn_once(f"{type(model).__name__} has no full_sort_predict: each of the "
+                            f"{len(interaction)} candidate rows of a batch is scored on its own (slow)")
+            return model.predict(interaction)
+
+
+def unique_rows(key):
+    """(index of the first occurrence of each distinct row, row -> distinct index).
+
+    ``torch.unique(dim=0)`` sorts whole rows and costs ~20 ms per user at 10,001 rows;
+    a random 64-bit projection reduces rows to scalars first. Collisions are checked
+    and fall back to the exact method.
+    """
+    weights = torch.randint(-(2**62), 2**62, (key.shape[1],), generator=_HASH_GENERATOR).to(key.device)
+    hashes = (key * weights).sum(1)  # wraps modulo 2**64: a universal hash of the row
+    unique, inverse = torch.unique(hashes, return_inverse=True)
+    rows = torch.arange(len(key), device=key.device)
+    first = torch.full((len(unique),), len(key), device=key.device).scatter_reduce(0, inverse, rows, "amin")
+    if not torch.equal(key[first][inverse], key):
+        unique, inverse = torch.unique(key, dim=0, return_inverse=True)
+        first = torch.full((len(unique),), len(key), device=key.device).scatter_reduce(0, inverse, rows, "amin")
+    return first, inverse
+
+
+_HASH_GENERATOR = torch.Generator().manual_seed(0x5EED)

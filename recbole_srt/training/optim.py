@@ -1,0 +1,37 @@
+"""Optimizers by RecBole's ``learner`` names, and the paper's one-cycle schedule."""
+
+import math
+
+import torch
+
+LEARNERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
+            "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop}
+
+
+def build_optimizer(config, params):
+    learner = str(config["learner"]).lower()
+    if learner not in LEARNERS:
+        raise ValueError(f"learner: unknown '{config['learner']}'; choose one of {', '.join(sorted(LEARNERS))}")
+    return LEARNERS[learner](params, lr=config["learning_rate"], weight_decay=config["weight_decay"] or 0.0)
+
+
+def one_cycle(optimizer, total_steps, warmup_ratio):
+    """Linear warm-up over ``warmup_ratio`` of the steps, then cosine decay to zero."""
+    warmup = max(1, int(round(total_steps * warmup_ratio)))
+
+    def factor(step):
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+
+
+def build_scheduler(config, optimizer, total_steps):
+    name = config["lr_scheduler"]
+    if name in (None, "none"):
+        return None
+    if name != "one_cycle":
+        raise ValueError(f"lr_scheduler must be 'one_cycle' or ~ (none), got {name!r}")
+    return one_cycle(optimizer, total_steps, config["warmup_ratio"])

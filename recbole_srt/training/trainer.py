@@ -1,0 +1,221 @@
+"""The plugin's training loop, for SRT, the plugin's other models and RecBole's sequential models.
+
+Plain torch, no private RecBole method: an optimizer step per ``gradient_accumulation_steps``
+batches under autocast (``enable_amp``) and a GradScaler (``enable_scaler``, GPUs), gradient
+clipping, the one-cycle schedule, validation every ``eval_step`` epochs with RecBole's metrics,
+and callbacks for early stopping, the best checkpoint, logging and the time budget. The step
+goes through :class:`TrainingStep`, a module that ``DistributedDataParallel`` can wrap.
+"""
+
+import math
+import os
+import sys
+from logging import getLogger
+from time import time
+
+import torch
+from recbole.utils import get_local_time
+from torch import nn
+from tqdm import tqdm
+
+from recbole_srt.checkpoint import load_checkpoint, save_checkpoint
+from recbole_srt.model.sequential_transformer import StepResult
+from recbole_srt.training.callbacks import BestCheckpoint, EarlyStopping, LogMetrics, TimeBudget
+from recbole_srt.training.evaluation import RankingEvaluation
+from recbole_srt.training.optim import build_optimizer, build_scheduler
+
+
+class TrainingStep(nn.Module):
+    """One batch -> :class:`StepResult`; RecBole's models report their rows as targets."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, interaction):
+        if hasattr(self.model, "training_step"):
+            return self.model.training_step(interaction)
+        loss = self.model.calculate_loss(interaction)
+        if isinstance(loss, tuple):  # RecBole models may return several losses to be summed
+            loss = sum(loss)
+        return StepResult(loss, len(interaction), 0)
+
+
+def show_progress(config):
+    """``show_progress: ~`` (the default) shows bars only on a terminal: CI logs and nohup files
+    would otherwise fill with carriage-return frames."""
+    value = config["show_progress"]
+    return sys.stderr.isatty() if value is None else bool(value)
+
+
+class Trainer:
+    def __init__(self, config, model, callbacks=None):
+        self.config, self.model = config, model
+        self.logger = getLogger()
+        self.device = config["device"]
+        self.epochs = config["epochs"]
+        self.eval_step = max(1, min(config["eval_step"] or 1, self.epochs or 1))
+        self.accumulation = config["gradient_accumulation_steps"] or 1
+        self.clip_grad_norm = config["clip_grad_norm"]
+        self.valid_metric = config["valid_metric"].lower()
+        self.bigger = config["valid_metric_bigger"] is not False
+        self.progress = show_progress(config)
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = build_optimizer(config, self.params) if self.params else None
+        self.scheduler = None
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=bool(config["enable_scaler"])
+                                           and self.device.type == "cuda")
+        self.step_module = TrainingStep(model)
+        self.evaluation = RankingEvaluation(config)
+        self.saved_model_file = unique_checkpoint_path(config["checkpoint_dir"], config["model"])
+        self.callbacks = callbacks if callbacks is not None else default_callbacks(config)
+        self.start_epoch, self.cur_step = 0, 0
+        self.best_valid_score, self.best_valid_result = -math.inf, None
+        self.validates = False
+        self.stopped_by = None  # after fit: "epochs", "early_stopping", "time_budget" or "nothing_to_train"
+        self.history = []  # one dict per validation: epoch, seen targets, FLOPs, time, loss, metrics
+        self.seen_targets, self.train_flops, self.train_seconds = 0, 0, 0.0
+
+    # ----- training --------------------------------------------------------------------
+    def fit(self, train_data, valid_data=None, saved=True):
+        self.validates = bool(valid_data)
+        if not saved:
+            self.callbacks = [c for c in self.callbacks if not isinstance(c, BestCheckpoint)]
+        if self.optimizer is None:
+            self.logger.info(f"{self.config['model']} has no trainable parameters: nothing to train")
+            self.stopped_by = "nothing_to_train"
+            if saved:
+                self.save_checkpoint(-1)
+            return None, None
+        steps_per_epoch = math.ceil(len(train_data) / self.accumulation)
+        if self.scheduler is None:
+            self.scheduler = build_scheduler(self.config, self.optimizer, self.epochs * steps_per_epoch)
+        for callback in self.callbacks:
+            callback.on_fit_start(self)
+        self.stopped_by = "epochs"
+        for epoch in range(self.start_epoch, self.epochs):
+            start = time()
+            loss = self.train_epoch(train_data, epoch)
+            for callback in self.callbacks:
+                callback.on_epoch_end(self, epoch, loss, time() - start)
+            last = epoch == self.epochs - 1
+            if self.validates and ((epoch + 1) % self.eval_step == 0 or last):
+                self.validate(valid_data, epoch, loss)
+            reason = next((r for r in (c.stop_reason(self, epoch) for c in self.callbacks) if r), None)
+            if reason and not last:
+                if self.validates and self.history and self.history[-1]["epoch"] != epoch:
+                    self.validate(valid_data, epoch, loss)  # the best checkpoint must include the epochs trained
+                self.stopped_by = reason
+                break
+        for callback in self.callbacks:
+            callback.on_fit_end(self)
+        return self.best_valid_score, self.best_valid_result
+
+    def train_epoch(self, train_data, epoch):
+        self.model.train()
+        batches = tqdm(train_data, total=len(train_data), ncols=100, desc=f"Train {epoch:>5}") \
+            if self.progress else train_data
+        total = torch.zeros((), device=self.device)
+        start = time()
+        for k, interaction in enumerate(batches):
+            interaction = interaction.to(self.device)
+            with torch.autocast(device_type=self.device.type, enabled=bool(self.config["enable_amp"])):
+                step = self.step_module(interaction)
+            self.scaler.scale(step.loss / self.accumulation).backward()
+            if (k + 1) % self.accumulation == 0 or k + 1 == len(train_data):
+                self.optimizer_step()
+            total += step.loss.detach()
+            self.seen_targets += step.targets
+            self.train_flops += step.flops
+        self.train_seconds += time() - start
+        loss = float(total)
+        if not math.isfinite(loss):
+            raise ValueError(f"training loss is {loss} in epoch {epoch}: lower learning_rate or check the data")
+        return loss
+
+    def optimizer_step(self):
+        if self.clip_grad_norm:
+            self.scaler.unscale_(self.optimizer)
+            torch.nn.utils.clip_grad_norm_(self.params, **self.clip_grad_norm)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.optimizer.zero_grad(set_to_none=True)
+        if self.scheduler is not None:
+            self.scheduler.step()
+        self.cur_step += 1
+
+    def validate(self, valid_data, epoch, train_loss):
+        start = time()
+        result = self.evaluate(valid_data, load_best_model=False)
+        score = float(result[self.valid_metric])
+        improved = score > self.best_valid_score if self.bigger else -score > self.best_valid_score
+        if improved:
+            self.best_valid_score, self.best_valid_result = (score if self.bigger else -score), result
+        self.history.append({
+            "epoch": epoch, "seen_targets": self.seen_targets, "train_flops": self.train_flops,
+            "train_seconds": self.train_seconds, "train_loss": train_loss, **{k: float(v) for k, v in result.items()},
+        })
+        for callback in self.callbacks:
+            callback.on_validation_end(self, epoch, score, result, improved, time() - start)
+
+    # ----- evaluation ------------------------------------------------------------------
+    def evaluate(self, eval_data, load_best_model=True, model_file=None):
+        if not eval_data:
+            return None
+        if load_best_model:
+            path = model_file or self.saved_model_file
+            state, _ = load_checkpoint(path, self.device)
+            self.model.load_state_dict(state["state_dict"])
+            self.logger.info(f"Loading model parameters from {path}")
+        progress = (lambda batches, desc: tqdm(batches, total=len(batches), ncols=100, desc=desc)) \
+            if self.progress else (lambda batches, desc: batches)
+        return self.evaluation(self.model, eval_data, progress)
+
+    # ----- checkpoints -----------------------------------------------------------------
+    def save_checkpoint(self, epoch):
+        """Weights always; optimizer and schedule only with ``checkpoint_optimizer: True`` (to resume)."""
+        state = {"epoch": epoch, "cur_step": self.cur_step, "best_valid_score": float(self.best_valid_score),
+                 "state_dict": self.model.state_dict()}
+        if self.config["checkpoint_optimizer"] and self.optimizer is not None:
+            state["optimizer"] = self.optimizer.state_dict()
+            if self.scheduler is not None:
+                state["scheduler"] = self.scheduler.state_dict()
+        save_checkpoint(self.saved_model_file, state, self.config, self.model)
+
+    def resume(self, path):
+        """Continue a run from a checkpoint saved with ``checkpoint_optimizer: True``."""
+        state, _ = load_checkpoint(path, self.device)
+        if "optimizer" not in state:
+            raise ValueError(f"resume_from: '{path}' holds weights only; resuming needs a checkpoint saved "
+                             "with checkpoint_optimizer: True (use init_from to start from its weights)")
+        self.model.load_state_dict(state["state_dict"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.start_epoch, self.cur_step = state["epoch"] + 1, state["cur_step"]
+        self.best_valid_score = state["best_valid_score"]
+        self.saved_model_file = path
+        if "scheduler" in state:
+            self.scheduler = build_scheduler(self.config, self.optimizer, 1)
+            self.scheduler.load_state_dict(state["scheduler"])
+        self.logger.info(f"Resuming from {path} at epoch {self.start_epoch}")
+
+
+def default_callbacks(config):
+    callbacks = [LogMetrics(config["tensorboard_dir"]), EarlyStopping(config["stopping_step"]), BestCheckpoint()]
+    if config["time_budget"]:
+        callbacks.append(TimeBudget(config["time_budget"]))
+    return callbacks
+
+
+_claimed_paths = set()
+
+
+def unique_checkpoint_path(folder, model):
+    """RecBole names checkpoints <model>-<time to the second>.pth: two runs started in the same second (parallel
+    processes, or quick runs in one process) overwrote each other's best model and tested the wrong one."""
+    stem = os.path.join(folder, f"{model}-{get_local_time()}-{os.getpid()}")
+    path, n = stem + ".pth", 1
+    while path in _claimed_paths or os.path.exists(path):
+        n += 1
+        path = f"{stem}-{n}.pth"
+    _claimed_paths.add(path)
+    return path
