@@ -9,6 +9,7 @@ import argparse
 import sys
 
 import recbole_srt  # noqa: F401  (RecBole compatibility shims first)
+from recbole_srt.config_check import ConfigError
 from recbole_srt.quick_start import run
 
 
@@ -23,7 +24,7 @@ def main(argv=None):
     config_files = [f for f in (args.config_files or "").replace(" ", ",").split(",") if f]
     try:
         result = run(args.model, args.dataset, config_file_list=config_files or None, argv=properties)
-    except (ValueError, FileNotFoundError) as error:  # user errors: bad key, value, file or data
+    except (ConfigError, FileNotFoundError) as error:  # user errors: a bad key, value or file
         if args.debug:
             raise
         print(f"error: {error}\n(run with --debug for the traceback)", file=sys.stderr)

@@ -43,6 +43,9 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
         raise ConfigError(f"--model={config['model']}: recbole_srt runs sequential models only")
     model_class = config.model_class
     check_plugin_keys(config)
+    if config["train_all_positions"] and not getattr(model_class, "trains_on_windows", False):
+        raise ConfigError(f"train_all_positions: {config['model']} trains on RecBole's rows; the plugin's models "
+                          "(SRT, IDTransformer) train on all positions")
     if getattr(model_class, "trains_on_windows", False):
         config["train_all_positions"] = bool(config["train_all_positions"])
         if config["train_all_positions"]:

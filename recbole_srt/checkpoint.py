@@ -12,6 +12,7 @@ import os
 from logging import getLogger
 
 import torch
+from recbole_srt.config_check import ConfigError
 
 
 def jsonable(value):
@@ -72,20 +73,20 @@ def init_from(model, path):
     ours = tokenizer_of(model)
     theirs = (meta or {}).get("tokenizer")
     if ours and theirs and ours["sha256"] != theirs["sha256"]:
-        raise ValueError(
+        raise ConfigError(
             f"init_from: '{path}' was trained with the tokenizer {theirs['path']} (sha256 {theirs['sha256'][:12]}), "
             f"this run uses {ours['path']} (sha256 {ours['sha256'][:12]}); set tokenizer_path to the checkpoint's "
             "tokenizer so that token ids mean the same pieces"
         )
-    if ours and meta is not None and not theirs:
-        raise ValueError(f"init_from: '{path}' has no tokenizer reference in {path}.json; a text model "
-                         "can only start from a text model's checkpoint")
+    if ours and not theirs:
+        raise ConfigError(f"init_from: '{path}' has no tokenizer reference (no {path}.json, or not a text model's "
+                          "checkpoint): a text model only starts from weights whose token ids it can trust")
     weights = state["state_dict"]
     own = model.state_dict()
     wrong = [f"{k} {tuple(v.shape)} vs {tuple(own[k].shape)}" for k, v in weights.items()
              if k in own and v.shape != own[k].shape]
     if wrong:
-        raise ValueError(f"init_from: '{path}' has parameters of other shapes (checkpoint vs this model): "
+        raise ConfigError(f"init_from: '{path}' has parameters of other shapes (checkpoint vs this model): "
                          + "; ".join(wrong[:5]) + (" ..." if len(wrong) > 5 else ""))
     missing, unexpected = model.load_state_dict(weights, strict=False)
     getLogger().info(f"init_from {path}: {len(weights) - len(unexpected)} tensors loaded; "

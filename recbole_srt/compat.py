@@ -123,7 +123,9 @@ class RecBoleTrainer:
                                    show_progress=self.progress)
 
     def resume(self, path):
-        self.inner.resume_checkpoint(path)
+        from recbole_srt.config_check import ConfigError
+
+        raise ConfigError(f"resume_from: not supported for RecBole's own {type(self.inner).__mro__[1].__name__}")
 
 
 def _config_base():
@@ -151,3 +153,18 @@ def _config_base():
 
 
 HookedConfig = _config_base()
+
+
+def collected_data(collector):
+    """``Collector.get_data_struct()`` of RecBole 1.2.1, which calls ``.cpu()`` on every entry and so
+    crashes on the training counts that ItemCoverage, AveragePopularity & co. need (ints, Counters)."""
+    import copy
+
+    data = collector.data_struct._data_dict
+    for key, value in data.items():
+        if isinstance(value, torch.Tensor):
+            data[key] = value.cpu()
+    returned = copy.deepcopy(collector.data_struct)
+    for key in ("rec.topk", "rec.meanrank", "rec.score", "rec.items", "data.label"):
+        data.pop(key, None)
+    return returned

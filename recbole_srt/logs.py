@@ -23,7 +23,8 @@ class _NoColor(logging.Filter):
 def init_logging(config):
     """Returns the log file's path, or None."""
     root = logging.getLogger()
-    for handler in list(root.handlers):
+    # Replace only what an earlier run added: a library user's own handlers stay.
+    for handler in [h for h in root.handlers if getattr(h, "recbole_srt", False)]:
         root.removeHandler(handler)
         handler.close()
     level = logging.getLevelName(str(config["state"] or "INFO").upper())
@@ -32,6 +33,7 @@ def init_logging(config):
     console.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%d %b %H:%M"))
     if not sys.stderr.isatty():
         console.addFilter(_NoColor())
+    console.recbole_srt = True
     root.addHandler(console)
     path = None
     if config["log_dir"]:
@@ -40,5 +42,6 @@ def init_logging(config):
         file_handler = logging.FileHandler(path, encoding="utf-8")
         file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s"))
         file_handler.addFilter(_NoColor())
+        file_handler.recbole_srt = True
         root.addHandler(file_handler)
     return path

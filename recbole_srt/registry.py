@@ -4,6 +4,8 @@ A new item encoder, backbone or loss is one new file that registers itself with
 ``@REGISTRY.register("name")`` plus one import line in its package's ``__init__.py``.
 """
 
+from recbole_srt.config_check import ConfigError
+
 
 class Registry:
     def __init__(self, key):
@@ -26,7 +28,7 @@ class Registry:
         by_lower = {k.lower(): v for k, v in self._entries.items()}
         if isinstance(name, str) and name.lower() in by_lower:
             return by_lower[name.lower()]
-        raise ValueError(f"{self.key}: unknown '{name}'; choose one of {', '.join(self.names())}")
+        raise ConfigError(f"{self.key}: unknown '{name}'; choose one of {', '.join(self.names())}")
 
     def names(self):
         return sorted(self._entries)

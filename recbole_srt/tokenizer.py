@@ -16,6 +16,7 @@ import numpy as np
 import sentencepiece as spm
 import torch
 from recbole.utils import FeatureType
+from recbole_srt.config_check import ConfigError
 
 EMPTY_PIECE = "<empty>"  # stands for a missing field (e.g. no brand), as in the authors' code
 TEXT_TYPES = (FeatureType.TOKEN, FeatureType.TOKEN_SEQ)
@@ -37,7 +38,7 @@ def item_texts(dataset, fields):
     for field in fields:
         column = [""] * dataset.item_num
         if feat is None or field not in feat:
-            raise ValueError(
+            raise ConfigError(
                 f"text_fields: field '{field}' was not loaded from {dataset.dataset_name}.item "
                 "(check load_col / unload_col)"
             )
@@ -98,7 +99,7 @@ def resolve_tokenizer(config, texts):
     else:
         sentences = [t for column in texts.values() for t in column if t]
         if not sentences:
-            raise ValueError(f"text_fields {list(texts)}: every item text is empty, nothing to tokenise")
+            raise ConfigError(f"text_fields {list(texts)}: every item text is empty, nothing to tokenise")
         vocab = int(config["tokenizer_vocab_size"])
         digest = hashlib.sha256(("\n".join(sentences) + f"\n#vocab {vocab}").encode("utf-8")).hexdigest()[:12]
         folder = config["tokenizer_dir"]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import torch
 
 from recbole_srt.tokenizer import TEXT_TYPES, encode_texts, item_texts, resolve_tokenizer
+from recbole_srt.config_check import ConfigError
 
 
 @dataclass
@@ -33,7 +34,7 @@ def check_text_fields(config):
     and make sure load_col loads the text fields."""
     fields = config["text_fields"]
     if not fields or isinstance(fields, str):
-        raise ValueError(f"text_fields must be a non-empty list of item fields, got {fields!r}")
+        raise ConfigError(f"text_fields must be a non-empty list of item fields, got {fields!r}")
     item_file = os.path.join(config["data_path"], f"{config['dataset']}.item")
     if not os.path.isfile(item_file):
         raise FileNotFoundError(
@@ -44,9 +45,9 @@ def check_text_fields(config):
     columns = dict(c.split(":", 1) for c in header if ":" in c)
     for field in fields:
         if field not in columns:
-            raise ValueError(f"text_fields: '{field}' is not a column of {item_file} (columns: {sorted(columns)})")
+            raise ConfigError(f"text_fields: '{field}' is not a column of {item_file} (columns: {sorted(columns)})")
         if columns[field] not in {t.value for t in TEXT_TYPES}:
-            raise ValueError(
+            raise ConfigError(
                 f"text_fields: '{field}' in {item_file} has type '{columns[field]}'; text fields must be token or token_seq"
             )
     load_col = config["load_col"]

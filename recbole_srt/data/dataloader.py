@@ -8,6 +8,7 @@ from recbole.data.interaction import Interaction
 
 from recbole_srt.data.dataset import TARGET_INDEX_FIELD
 from recbole_srt.data.schema import BatchSchema
+from recbole_srt.config_check import ConfigError
 
 
 def window_indices(user_start, last_target, max_len, stride, n_flat):
@@ -86,7 +87,7 @@ class AllPositionsDataLoader:
         n_targets = np.bincount(inverse, minlength=len(users))
         broken = np.nonzero(n_targets != last_target - start)[0]
         if len(broken):
-            raise ValueError(
+            raise ConfigError(
                 "all-positions training needs each user's training targets to be the start of their "
                 f"sequence (eval_args.split LS or RS with order TO); user id {users[broken[0]]} is not. "
                 "Set train_all_positions: False to train on RecBole's augmented rows instead."
@@ -111,10 +112,10 @@ class AllPositionsDataLoader:
     def check_config(config):
         length, stride = config["MAX_ITEM_LIST_LENGTH"], config["window_stride"]
         if stride is not None and not (isinstance(stride, int) and 1 <= stride <= length):
-            raise ValueError(f"window_stride must be an integer in [1, MAX_ITEM_LIST_LENGTH={length}], got {stride!r}")
+            raise ConfigError(f"window_stride must be an integer in [1, MAX_ITEM_LIST_LENGTH={length}], got {stride!r}")
         grouping = config["length_grouping"]
         if grouping is not None and not (isinstance(grouping, int) and grouping >= 1):
-            raise ValueError(f"length_grouping must be an integer >= 1 (1 = plain shuffle), got {grouping!r}")
+            raise ConfigError(f"length_grouping must be an integer >= 1 (1 = plain shuffle), got {grouping!r}")
 
     def __len__(self):
         return math.ceil(len(self.inputs) / self.batch_size)

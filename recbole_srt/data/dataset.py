@@ -5,6 +5,7 @@ import torch
 from recbole.data.dataset import SequentialDataset
 from recbole.data.interaction import Interaction
 from recbole.utils.enum_type import FeatureSource, FeatureType
+from recbole_srt.config_check import ConfigError
 
 TARGET_INDEX_FIELD = "target_index"  # position of a row's target in ``flat_items``
 
@@ -23,7 +24,7 @@ class SequenceDataset(SequentialDataset):
     def data_augmentation(self):
         for key, field in (("USER_ID_FIELD", self.uid_field), ("TIME_FIELD", self.time_field)):
             if field is None:
-                raise ValueError(f"{key}: sequential datasets need a {key} column (load_col: {self.config['load_col']})")
+                raise ConfigError(f"{key}: sequential datasets need a {key} column (load_col: {self.config['load_col']})")
         max_len = self.config["MAX_ITEM_LIST_LENGTH"]
         list_field = self.iid_field + self.config["LIST_SUFFIX"]
         self.item_id_list_field = list_field
@@ -56,7 +57,7 @@ class SequenceDataset(SequentialDataset):
         if not field or field not in self.inter_feat:
             return None
         if self.field2type[field] not in (FeatureType.FLOAT, FeatureType.TOKEN):
-            raise ValueError(f"'{field}' must be a float or token interaction column to ride along the item sequences "
+            raise ConfigError(f"'{field}' must be a float or token interaction column to ride along the item sequences "
                              f"(feedback_field / TIME_FIELD), but it is {self.field2type[field].value}")
         return self.inter_feat[field].clone()
 

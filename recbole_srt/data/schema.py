@@ -17,6 +17,8 @@ below is [batch, length] unless noted, right-padded, 0 = padding:
 
 from dataclasses import dataclass
 
+import torch
+
 
 @dataclass(frozen=True)
 class BatchSchema:
@@ -44,3 +46,12 @@ class BatchSchema:
             feedback_seq=feedback_field + suffix if feedback_field else None,
             target_feedback="target_" + feedback_field + suffix if feedback_field else None,
         )
+
+
+@dataclass
+class StepResult:
+    """What one training step reports to the trainer."""
+
+    loss: torch.Tensor  # the value to minimise (SRT, IDTransformer: mean over the step's targets)
+    targets: int  # interactions under the loss, the scaling study's T (RecBole models: rows)
+    flops: int  # forward + backward FLOPs, analytic (recbole_srt/scaling/flops.py); 0 when unknown

@@ -9,26 +9,17 @@ Training batches are all-positions windows (see ``recbole_srt/data/schema.py``) 
 augmented rows (one target per row); both go through :meth:`training_step`.
 """
 
-from dataclasses import dataclass
-
 import torch
 from recbole.model.abstract_recommender import SequentialRecommender
 from recbole.utils import InputType
 
-from recbole_srt.data.schema import BatchSchema
+from recbole_srt.data.schema import BatchSchema, StepResult
 from recbole_srt.model.backbones import BACKBONES
 from recbole_srt.model.item_encoders import ITEM_ENCODERS
 from recbole_srt.model.losses import LOSSES
 from recbole_srt.scaling.flops import training_flops
 
 ITEM_CACHE_CHUNK = 65536
-
-
-@dataclass
-class StepResult:
-    loss: torch.Tensor  # mean over the step's targets
-    targets: int  # interactions under the loss (the scaling study's T)
-    flops: int  # forward + backward FLOPs, analytic (see recbole_srt/scaling/flops.py)
 
 
 class SequentialTransformer(SequentialRecommender):
@@ -105,10 +96,15 @@ class SequentialTransformer(SequentialRecommender):
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # ----- sequences -------------------------------------------------------------------
-    def forward(self, item_seq, item_seq_len):
+    def forward(self, item_seq, item_seq_len, timestamps=None):
         """The backbone's output after the last input of each sequence: [batch, hidden]."""
         item_repr = self.item_representations()[item_seq]
-        return self.gather_indexes(self.backbone(item_repr), item_seq_len - 1)
+        return self.gather_indexes(self.backbone(item_repr, timestamps), item_seq_len - 1)
+
+    def sequence_output(self, interaction):
+        """:meth:`forward` on the fields of a batch (timestamps included where the batch has them)."""
+        timestamps = interaction[self.schema.time_seq] if self.schema.time_seq in interaction else None
+        return self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN], timestamps)
 
     # ----- training --------------------------------------------------------------------
     def targets_of(self, interaction):
@@ -132,7 +128,7 @@ class SequentialTransformer(SequentialRecommender):
         self._item_cache = None
         item_seq = interaction[self.ITEM_SEQ]
         targets = self.targets_of(interaction)
-        mask = targets > 0
+        mask = interaction[self.schema.target_mask] if self.schema.target_mask in interaction else targets > 0
         pos_ids = targets[mask]
         if neg_ids is None:
             neg_ids = self.loss_fct.negatives(pos_ids)
@@ -169,12 +165,10 @@ class SequentialTransformer(SequentialRecommender):
 
     # ----- scoring ---------------------------------------------------------------------
     def predict(self, interaction):
-        seq_output = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
-        return self.score_candidates(seq_output, interaction[self.ITEM_ID])
+        return self.score_candidates(self.sequence_output(interaction), interaction[self.ITEM_ID])
 
     def full_sort_predict(self, interaction):
-        seq_output = self.forward(interaction[self.ITEM_SEQ], interaction[self.ITEM_SEQ_LEN])
-        return seq_output @ self.item_representations().T
+        return self.sequence_output(interaction) @ self.item_representations().T
 
     def score_candidates(self, seq_output, item_ids):
         """Scores of ``item_ids`` [N] for the sequence outputs [N, H] (fast sampled evaluation)."""

@@ -6,6 +6,7 @@ have about 19M).
 """
 
 from torch import nn
+from recbole_srt.config_check import ConfigError
 
 PRESETS = {
     f"L{layers}-H{heads}-D{hidden}": {"n_layers": layers, "n_heads": heads, "hidden_size": hidden, "inner_size": 256}
@@ -20,7 +21,7 @@ def preset(name):
     try:
         return dict(PRESETS[name])
     except KeyError:
-        raise ValueError(f"preset: unknown '{name}'; the presets are {', '.join(SMALLEST_FIRST)}") from None
+        raise ConfigError(f"preset: unknown '{name}'; the presets are {', '.join(SMALLEST_FIRST)}") from None
 
 
 def parameter_counts(model):

@@ -34,6 +34,9 @@ class EarlyStopping(Callback):
         self.stopping_step = stopping_step
         self.bad_validations = 0
 
+    def on_fit_start(self, trainer):
+        self.bad_validations = 0
+
     def on_validation_end(self, trainer, epoch, score, result, improved, seconds):
         self.bad_validations = 0 if improved else self.bad_validations + 1
 

@@ -13,7 +13,7 @@ from recbole.data.dataloader import FullSortEvalDataLoader
 from recbole.evaluator import Collector, Evaluator
 from recbole.utils import EvaluatorType
 
-from recbole_srt.compat import loader_dataset
+from recbole_srt.compat import collected_data, loader_dataset
 
 
 class RankingEvaluation:
@@ -23,7 +23,7 @@ class RankingEvaluation:
         self.collector = Collector(config)
         self.evaluator = Evaluator(config)
         self.eval_type = config["eval_type"]
-        self.mask_history = config["mask_history"] is not False
+        self.batch_rows = config["eval_batch_size"]
         self._warned = set()
 
     @torch.no_grad()
@@ -37,7 +37,7 @@ class RankingEvaluation:
             )
             self.collector.eval_batch_collect(scores, interaction, positive_u, positive_i)
         self.collector.model_collect(model)
-        return self.evaluator.evaluate(self.collector.get_data_struct())
+        return self.evaluator.evaluate(collected_data(self.collector))
 
     def _warn_once(self, message):
         if message not in self._warned:
@@ -54,10 +54,10 @@ class RankingEvaluation:
             rows = interaction.repeat_interleave(n_items)
             rows.update(type(interaction)({self.config["ITEM_ID_FIELD"]: torch.arange(n_items, device=self.device)
                                            .repeat(len(interaction))}))
-            scores = model.predict(rows)
+            scores = self.predict_in_chunks(model, rows)
         scores = scores.view(-1, n_items)
         scores[:, 0] = -np.inf
-        if history_index is not None and self.mask_history:
+        if history_index is not None:  # RecBole gives none for sequential models: history items stay ranked
             scores[history_index] = -np.inf
         return interaction, scores, positive_u, positive_i
 
@@ -74,20 +74,24 @@ class RankingEvaluation:
 
     def score_distinct_histories(self, model, interaction, items):
         key_fields = [model.ITEM_SEQ, model.ITEM_SEQ_LEN]
-        if getattr(model, "USER_ID", None) in interaction:
-            key_fields.append(model.USER_ID)  # models that read the user id, not only the history
-        key = torch.cat([interaction[f].reshape(len(interaction), -1) for f in key_fields], dim=1)
+        # Models may read more than the item history: the user id, the timestamps.
+        key_fields += [f for f in (getattr(model, "USER_ID", None), getattr(getattr(model, "schema", None), "time_seq", None))
+                       if f in interaction]
+        key = torch.cat([interaction[f].reshape(len(interaction), -1).long() for f in key_fields], dim=1)
         first, inverse = unique_rows(key)
         histories = interaction[first]
         if hasattr(model, "score_candidates"):
-            seq_output = model(histories[model.ITEM_SEQ], histories[model.ITEM_SEQ_LEN])
-            return model.score_candidates(seq_output[inverse], items)
+            return model.score_candidates(model.sequence_output(histories)[inverse], items)
         try:
             return model.full_sort_predict(histories)[inverse, items]
         except NotImplementedError:
             self._warn_once(f"{type(model).__name__} has no full_sort_predict: each of the "
                             f"{len(interaction)} candidate rows of a batch is scored on its own (slow)")
-            return model.predict(interaction)
+            return self.predict_in_chunks(model, interaction)
+
+    def predict_in_chunks(self, model, rows):
+        index = torch.arange(len(rows), device=self.device)
+        return torch.cat([model.predict(rows[chunk]) for chunk in index.split(self.batch_rows)])
 
 
 def unique_rows(key):

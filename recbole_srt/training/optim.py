@@ -3,6 +3,7 @@
 import math
 
 import torch
+from recbole_srt.config_check import ConfigError
 
 LEARNERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD,
             "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop}
@@ -11,7 +12,7 @@ LEARNERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.o
 def build_optimizer(config, params):
     learner = str(config["learner"]).lower()
     if learner not in LEARNERS:
-        raise ValueError(f"learner: unknown '{config['learner']}'; choose one of {', '.join(sorted(LEARNERS))}")
+        raise ConfigError(f"learner: unknown '{config['learner']}'; choose one of {', '.join(sorted(LEARNERS))}")
     return LEARNERS[learner](params, lr=config["learning_rate"], weight_decay=config["weight_decay"] or 0.0)
 
 
@@ -33,5 +34,5 @@ def build_scheduler(config, optimizer, total_steps):
     if name in (None, "none"):
         return None
     if name != "one_cycle":
-        raise ValueError(f"lr_scheduler must be 'one_cycle' or ~ (none), got {name!r}")
+        raise ConfigError(f"lr_scheduler must be 'one_cycle' or ~ (none), got {name!r}")
     return one_cycle(optimizer, total_steps, config["warmup_ratio"])

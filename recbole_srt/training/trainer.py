@@ -19,7 +19,8 @@ from torch import nn
 from tqdm import tqdm
 
 from recbole_srt.checkpoint import load_checkpoint, save_checkpoint
-from recbole_srt.model.sequential_transformer import StepResult
+from recbole_srt.config_check import ConfigError
+from recbole_srt.data.schema import StepResult
 from recbole_srt.training.callbacks import BestCheckpoint, EarlyStopping, LogMetrics, TimeBudget
 from recbole_srt.training.evaluation import RankingEvaluation
 from recbole_srt.training.optim import build_optimizer, build_scheduler
@@ -54,7 +55,7 @@ class Trainer:
         self.logger = getLogger()
         self.device = config["device"]
         self.epochs = config["epochs"]
-        self.eval_step = max(1, min(config["eval_step"] or 1, self.epochs or 1))
+        self.eval_step = min(config["eval_step"], self.epochs)  # <= 0: never validate (RecBole's rule)
         self.accumulation = config["gradient_accumulation_steps"] or 1
         self.clip_grad_norm = config["clip_grad_norm"]
         self.valid_metric = config["valid_metric"].lower()
@@ -70,7 +71,8 @@ class Trainer:
         self.saved_model_file = unique_checkpoint_path(config["checkpoint_dir"], config["model"])
         self.callbacks = callbacks if callbacks is not None else default_callbacks(config)
         self.start_epoch, self.cur_step = 0, 0
-        self.best_valid_score, self.best_valid_result = -math.inf, None
+        self.best_valid_score, self.best_valid_result = (-math.inf if self.bigger else math.inf), None
+        self._scheduler_state = None  # from resume(), loaded once the schedule is built
         self.validates = False
         self.stopped_by = None  # after fit: "epochs", "early_stopping", "time_budget" or "nothing_to_train"
         self.history = []  # one dict per validation: epoch, seen targets, FLOPs, time, loss, metrics
@@ -78,9 +80,9 @@ class Trainer:
 
     # ----- training --------------------------------------------------------------------
     def fit(self, train_data, valid_data=None, saved=True):
-        self.validates = bool(valid_data)
-        if not saved:
-            self.callbacks = [c for c in self.callbacks if not isinstance(c, BestCheckpoint)]
+        self.validates = bool(valid_data) and self.eval_step > 0
+        callbacks = [c for c in self.callbacks if saved or not isinstance(c, BestCheckpoint)]
+        self.evaluation.collector.data_collect(train_data)  # metrics such as ItemCoverage need training counts
         if self.optimizer is None:
             self.logger.info(f"{self.config['model']} has no trainable parameters: nothing to train")
             self.stopped_by = "nothing_to_train"
@@ -88,26 +90,27 @@ class Trainer:
                 self.save_checkpoint(-1)
             return None, None
         steps_per_epoch = math.ceil(len(train_data) / self.accumulation)
-        if self.scheduler is None:
-            self.scheduler = build_scheduler(self.config, self.optimizer, self.epochs * steps_per_epoch)
-        for callback in self.callbacks:
+        self.scheduler = build_scheduler(self.config, self.optimizer, self.epochs * steps_per_epoch)
+        if self._scheduler_state is not None and self.scheduler is not None:
+            self.scheduler.load_state_dict(self._scheduler_state)
+        for callback in callbacks:
             callback.on_fit_start(self)
         self.stopped_by = "epochs"
         for epoch in range(self.start_epoch, self.epochs):
             start = time()
             loss = self.train_epoch(train_data, epoch)
-            for callback in self.callbacks:
+            for callback in callbacks:
                 callback.on_epoch_end(self, epoch, loss, time() - start)
-            last = epoch == self.epochs - 1
-            if self.validates and ((epoch + 1) % self.eval_step == 0 or last):
-                self.validate(valid_data, epoch, loss)
-            reason = next((r for r in (c.stop_reason(self, epoch) for c in self.callbacks) if r), None)
-            if reason and not last:
-                if self.validates and self.history and self.history[-1]["epoch"] != epoch:
-                    self.validate(valid_data, epoch, loss)  # the best checkpoint must include the epochs trained
+            if self.validates and (epoch + 1) % self.eval_step == 0:
+                self.validate(valid_data, epoch, loss, callbacks)
+            reason = next((r for r in (c.stop_reason(self, epoch) for c in callbacks) if r), None)
+            if reason and epoch < self.epochs - 1:
+                if self.validates and (not self.history or self.history[-1]["epoch"] != epoch):
+                    # The best checkpoint must know the epochs trained since the last validation.
+                    self.validate(valid_data, epoch, loss, callbacks)
                 self.stopped_by = reason
                 break
-        for callback in self.callbacks:
+        for callback in callbacks:
             callback.on_fit_end(self)
         return self.best_valid_score, self.best_valid_result
 
@@ -144,18 +147,19 @@ class Trainer:
             self.scheduler.step()
         self.cur_step += 1
 
-    def validate(self, valid_data, epoch, train_loss):
+    def validate(self, valid_data, epoch, train_loss, callbacks):
         start = time()
         result = self.evaluate(valid_data, load_best_model=False)
         score = float(result[self.valid_metric])
-        improved = score > self.best_valid_score if self.bigger else -score > self.best_valid_score
+        # A tie counts as progress, as in RecBole's early_stopping: the later checkpoint is kept.
+        improved = score >= self.best_valid_score if self.bigger else score <= self.best_valid_score
         if improved:
-            self.best_valid_score, self.best_valid_result = (score if self.bigger else -score), result
+            self.best_valid_score, self.best_valid_result = score, result
         self.history.append({
             "epoch": epoch, "seen_targets": self.seen_targets, "train_flops": self.train_flops,
             "train_seconds": self.train_seconds, "train_loss": train_loss, **{k: float(v) for k, v in result.items()},
         })
-        for callback in self.callbacks:
+        for callback in callbacks:
             callback.on_validation_end(self, epoch, score, result, improved, time() - start)
 
     # ----- evaluation ------------------------------------------------------------------
@@ -186,17 +190,15 @@ class Trainer:
         """Continue a run from a checkpoint saved with ``checkpoint_optimizer: True``."""
         state, _ = load_checkpoint(path, self.device)
         if "optimizer" not in state:
-            raise ValueError(f"resume_from: '{path}' holds weights only; resuming needs a checkpoint saved "
+            raise ConfigError(f"resume_from: '{path}' holds weights only; resuming needs a checkpoint saved "
                              "with checkpoint_optimizer: True (use init_from to start from its weights)")
         self.model.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.start_epoch, self.cur_step = state["epoch"] + 1, state["cur_step"]
         self.best_valid_score = state["best_valid_score"]
-        self.saved_model_file = path
-        if "scheduler" in state:
-            self.scheduler = build_scheduler(self.config, self.optimizer, 1)
-            self.scheduler.load_state_dict(state["scheduler"])
-        self.logger.info(f"Resuming from {path} at epoch {self.start_epoch}")
+        self._scheduler_state = state.get("scheduler")
+        # Later checkpoints go to a file of their own: the resumed one stays resumable.
+        self.logger.info(f"Resuming from {path} at epoch {self.start_epoch}; checkpoints go to {self.saved_model_file}")
 
 
 def default_callbacks(config):

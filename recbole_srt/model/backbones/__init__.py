@@ -10,3 +10,5 @@ BACKBONES = Registry("backbone")
 
 # One line per backbone: importing the module registers it.
 from recbole_srt.model.backbones import sasrec as _sasrec  # noqa: E402,F401
+from recbole_srt.model.backbones import hstu as _hstu  # noqa: E402,F401
+from recbole_srt.model.backbones import llama as _llama  # noqa: E402,F401

@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recbole_srt.model.backbones import BACKBONES
+from recbole_srt.config_check import ConfigError
 
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "swish": nn.SiLU, "silu": nn.SiLU, "tanh": nn.Tanh}
 LAYER_NORM_FLOPS = 5  # per element: mean, variance, normalise, scale, shift
@@ -50,8 +51,6 @@ class CausalTransformer(nn.Module):
     def __init__(self, n_layers, n_heads, hidden_size, inner_size, max_length,
                  hidden_dropout, attn_dropout, activation="gelu", eps=1e-12):
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"hidden_act: unknown '{activation}'; choose one of {', '.join(sorted(ACTIVATIONS))}")
         self.n_layers, self.n_heads, self.hidden_size, self.inner_size = n_layers, n_heads, hidden_size, inner_size
         self.position_embedding = nn.Embedding(max_length, hidden_size)
         self.dropout = nn.Dropout(hidden_dropout)
@@ -73,7 +72,9 @@ class CausalTransformer(nn.Module):
     def check_config(config):
         hidden, heads = config["hidden_size"], config["n_heads"]
         if not isinstance(heads, int) or heads < 1 or not isinstance(hidden, int) or hidden % heads != 0:
-            raise ValueError(f"hidden_size ({hidden}) must be divisible by n_heads ({heads})")
+            raise ConfigError(f"hidden_size ({hidden}) must be divisible by n_heads ({heads})")
+        if config["hidden_act"] not in ACTIVATIONS:
+            raise ConfigError(f"hidden_act: unknown '{config['hidden_act']}'; choose one of {', '.join(sorted(ACTIVATIONS))}")
 
     def forward(self, item_repr, timestamps=None):
         """[batch, length, hidden] item representations -> outputs at every position."""

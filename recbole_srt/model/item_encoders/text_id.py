@@ -11,6 +11,7 @@ from torch import nn
 
 from recbole_srt.model.item_encoders import ITEM_ENCODERS
 from recbole_srt.model.item_encoders.text import TextItemEncoder
+from recbole_srt.config_check import ConfigError
 
 
 @ITEM_ENCODERS.register("text+id")
@@ -20,6 +21,12 @@ class TextIDItemEncoder(TextItemEncoder):
         encoder = super().from_config(config, catalog)
         encoder.id_embedding = nn.Embedding(catalog.n_items, config["hidden_size"], padding_idx=0)
         return encoder
+
+    def set_item_tokens(self, tables):
+        if getattr(self, "id_embedding", None) is not None:
+            raise ConfigError("item_encoder text+id cannot move to another catalog: its ID table belongs to the "
+                              "items it was trained on (use item_encoder: text to score a new catalog)")
+        super().set_item_tokens(tables)
 
     def forward(self, item_ids):
         return super().forward(item_ids) + self.id_embedding(item_ids)

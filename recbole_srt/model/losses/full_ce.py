@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recbole_srt.model.losses import LOSSES
+from recbole_srt.config_check import ConfigError
 
 
 @LOSSES.register("full_ce")
@@ -23,10 +24,10 @@ class FullCrossEntropyLoss(nn.Module):
     @staticmethod
     def check_config(config):
         if config["tau"] is not None and config["tau"] <= 0:
-            raise ValueError(f"tau must be > 0, got {config['tau']!r}")
+            raise ConfigError(f"tau must be > 0, got {config['tau']!r}")
         smoothing = config["label_smoothing"]
         if smoothing is not None and not 0 <= smoothing < 1:
-            raise ValueError(f"label_smoothing must be in [0, 1), got {smoothing!r}")
+            raise ConfigError(f"label_smoothing must be in [0, 1), got {smoothing!r}")
 
     def negatives(self, pos_ids):
         return None  # every item of the catalog is a candidate

@@ -1,6 +1,7 @@
 """Draws the K negatives of SRT-K and knows their sampling log-probabilities (for logQ)."""
 
 import torch
+from recbole_srt.config_check import ConfigError
 
 
 class NegativeSampler:
@@ -16,9 +17,9 @@ class NegativeSampler:
         if distribution == "uniform":
             counts = (torch.arange(len(counts)) > 0).double()
         elif distribution != "popularity":
-            raise ValueError(f"neg_distribution: expected 'popularity' or 'uniform', got '{distribution}'")
+            raise ConfigError(f"neg_distribution: expected 'popularity' or 'uniform', got '{distribution}'")
         if counts.sum() <= 0:
-            raise ValueError("neg_distribution: the training split has no item to sample negatives from")
+            raise ConfigError("neg_distribution: the training split has no item to sample negatives from")
         probs = counts / counts.sum()
         self.cdf = torch.cumsum(probs, 0)
         self.cdf[-1] = 1.0

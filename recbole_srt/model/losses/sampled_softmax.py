@@ -5,6 +5,7 @@ from torch import nn
 
 from recbole_srt.model.losses import LOSSES
 from recbole_srt.model.losses.negative_sampler import NegativeSampler
+from recbole_srt.config_check import ConfigError
 
 
 @LOSSES.register("sampled_softmax")
@@ -35,13 +36,13 @@ class SampledSoftmaxLoss(nn.Module):
     def check_config(config):
         k = config["num_negatives"]
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            raise ValueError(f"num_negatives must be an integer >= 1, got {k!r}")
+            raise ConfigError(f"num_negatives must be an integer >= 1, got {k!r}")
         if config["tau"] is None or config["tau"] <= 0:
-            raise ValueError(f"tau must be > 0, got {config['tau']!r}")
+            raise ConfigError(f"tau must be > 0, got {config['tau']!r}")
         if config["neg_sampling_scope"] not in ("batch", "row"):
-            raise ValueError(f"neg_sampling_scope must be 'batch' or 'row', got {config['neg_sampling_scope']!r}")
+            raise ConfigError(f"neg_sampling_scope must be 'batch' or 'row', got {config['neg_sampling_scope']!r}")
         if config["neg_distribution"] not in ("popularity", "uniform"):
-            raise ValueError(f"neg_distribution must be 'popularity' or 'uniform', got {config['neg_distribution']!r}")
+            raise ConfigError(f"neg_distribution must be 'popularity' or 'uniform', got {config['neg_distribution']!r}")
 
     def negatives(self, pos_ids):
         shape = (self.num_negatives,) if self.scope == "batch" else (len(pos_ids), self.num_negatives)

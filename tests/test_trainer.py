@@ -1,0 +1,72 @@
+"""The plugin's training loop on the paths the end-to-end runs do not take."""
+
+import pytest
+import torch
+
+from recbole_srt.build import load_config
+from recbole_srt.quick_start import train_and_test
+from recbole_srt.training.callbacks import Callback
+
+from conftest import QUIET, make_run
+
+
+class RecordLR(Callback):
+    def __init__(self):
+        self.lr = {}
+
+    def on_epoch_end(self, trainer, epoch, train_loss, seconds):
+        self.lr[epoch] = trainer.optimizer.param_groups[0]["lr"]
+
+
+def test_a_resumed_run_continues_the_one_cycle_schedule_where_it_stopped(tmp_path):
+    options = {"epochs": 3, "stopping_step": None, "eval_step": 3, "learning_rate": 1e-3}
+    whole = make_run("SRT", checkpoint_dir=str(tmp_path / "whole"), **options)
+    whole_lr = RecordLR()
+    whole.trainer.callbacks.append(whole_lr)
+    whole.trainer.fit(whole.train_data, whole.valid_data)
+
+    # Interrupted after its first epoch (the time budget), then resumed from its checkpoint.
+    first = make_run("SRT", checkpoint_dir=str(tmp_path / "first"), checkpoint_optimizer=True, time_budget=1e-6,
+                     **options)
+    first.trainer.fit(first.train_data, first.valid_data)
+    assert first.trainer.stopped_by == "time_budget"
+    resumed = make_run("SRT", checkpoint_dir=str(tmp_path / "first"), resume_from=first.trainer.saved_model_file,
+                       **options)
+    resumed_lr = RecordLR()
+    resumed.trainer.callbacks.append(resumed_lr)
+    resumed.trainer.fit(resumed.train_data, resumed.valid_data)
+    assert resumed.trainer.saved_model_file != first.trainer.saved_model_file  # the source stays resumable
+    assert sorted(resumed_lr.lr) == [1, 2] and whole_lr.lr[1] > 0
+    assert resumed_lr.lr == pytest.approx({1: whole_lr.lr[1], 2: whole_lr.lr[2]})
+    assert resumed.trainer.cur_step == whole.trainer.cur_step
+
+
+def test_time_budget_before_the_first_validation_still_tests_a_checkpoint(tmp_path):
+    run = make_run("SRT", epochs=5, eval_step=5, time_budget=1e-6, learning_rate=1e-3,
+                   results_file=str(tmp_path / "r.json"))
+    result = train_and_test(run)
+    assert result["stopped_by"] == "time_budget" and [h["epoch"] for h in result["history"]] == [0]
+
+
+def test_gradient_accumulation_takes_one_optimizer_step_per_group(tmp_path):
+    run = make_run("SRT", epochs=1, gradient_accumulation_steps=4)
+    run.trainer.fit(run.train_data, None, saved=False)
+    assert run.trainer.cur_step == -(-len(run.train_data) // 4)
+
+
+def test_metrics_that_need_training_counts_and_smaller_is_better_scores(tmp_path):
+    run = make_run("SRT", epochs=1, metrics=["NDCG", "Hit", "ItemCoverage", "AveragePopularity"],
+                   valid_metric="AveragePopularity@5", eval_args={"mode": "full"})
+    assert run.config["valid_metric_bigger"] is False
+    best, result = run.trainer.fit(run.train_data, run.valid_data)
+    assert best == result["averagepopularity@5"] > 0 and 0 < result["itemcoverage@5"] <= 1
+
+
+def test_configurations_that_cannot_work_fail_early():
+    with pytest.raises(ValueError, match="train_all_positions: SASRec trains on RecBole's rows"):
+        load_config("SASRec", "ml-100k", config_dict={**QUIET, "train_all_positions": True})
+    with pytest.raises(ValueError, match="hidden_act: unknown 'swishy'"):
+        load_config("SRT", "ml-100k", config_dict={**QUIET, "hidden_act": "swishy"})
+    model = make_run("SRT", item_encoder="text+id", epochs=1).model
+    with pytest.raises(ValueError, match="text\\+id cannot move to another catalog"):
+        model.set_item_tokens([torch.zeros(5, 3, dtype=torch.long)] * 2)
