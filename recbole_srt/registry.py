@@ -1,10 +1,19 @@
 """Name -> class tables for the parts a model is composed of, chosen by config keys.
 
-A new item encoder, backbone or loss is one new file that registers itself with
-``@REGISTRY.register("name")`` plus one import line in its package's ``__init__.py``.
+A new item encoder, backbone or loss is one new file in its package that registers itself with
+``@REGISTRY.register("name")``: :func:`import_modules` imports every module of the package.
 """
 
+import importlib
+import pkgutil
+
 from recbole_srt.config_check import ConfigError
+
+
+def import_modules(package_name, package_path):
+    """Import every module of a package, so that each registers what it defines."""
+    for module in pkgutil.iter_modules(package_path):
+        importlib.import_module(f"{package_name}.{module.name}")
 
 
 class Registry:

@@ -1,10 +1,7 @@
 """Item encoders phi(i): item ids -> [..., hidden_size]. Chosen by the ``item_encoder`` key."""
 
-from recbole_srt.registry import Registry
+from recbole_srt.registry import Registry, import_modules
 
 ITEM_ENCODERS = Registry("item_encoder")
 
-# One line per encoder: importing the module registers it.
-from recbole_srt.model.item_encoders import id as _id  # noqa: E402,F401
-from recbole_srt.model.item_encoders import text as _text  # noqa: E402,F401
-from recbole_srt.model.item_encoders import text_id as _text_id  # noqa: E402,F401
+import_modules(__name__, __path__)  # every module here registers itself: a new one is one new file

@@ -4,10 +4,8 @@ Chosen by the ``loss`` key. A loss says which candidate items it needs encoded
 (``negatives``: sampled ids, or None for the whole catalog) and returns one loss per target.
 """
 
-from recbole_srt.registry import Registry
+from recbole_srt.registry import Registry, import_modules
 
 LOSSES = Registry("loss")
 
-# One line per loss: importing the module registers it.
-from recbole_srt.model.losses import full_ce as _full_ce  # noqa: E402,F401
-from recbole_srt.model.losses import sampled_softmax as _sampled_softmax  # noqa: E402,F401
+import_modules(__name__, __path__)  # every module here registers itself: a new one is one new file
