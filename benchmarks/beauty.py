@@ -98,7 +98,8 @@ def sampled_metrics(model, test_data, n_negatives=10_000, k=5, seed=0):
         draw = torch.rand(scores.shape, generator=generator).masked_fill(excluded, 2.0)
         count = min(n_negatives, int((~excluded).sum(1).min()))
         negatives = draw.topk(count, dim=1, largest=False).indices
-        rank = (scores.gather(1, negatives)[positive_u] > positive.unsqueeze(1)).sum(1).float()
+        # Ties rank above the positive (pessimistic), as in the plugin's evaluation.
+        rank = (scores.gather(1, negatives)[positive_u] >= positive.unsqueeze(1)).sum(1).float()
         inside = rank < k
         ndcg += float((inside / torch.log2(rank + 2)).sum())
         hit += float(inside.sum())

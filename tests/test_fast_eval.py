@@ -3,7 +3,7 @@ import torch
 from recbole.trainer import Trainer
 from recbole.utils import init_seed
 
-from recbole_srt.training.evaluation import unique_rows
+from recbole_srt.training.evaluation import pessimistic_ties, unique_rows
 from recbole_srt.training.trainer import Trainer as PluginTrainer
 
 from conftest import make_run
@@ -45,3 +45,22 @@ def test_unique_rows_groups_identical_rows_and_survives_hash_collisions():
     wide = torch.tensor([[0, 0], [2**40, 0], [0, 2**40], [0, 0]])
     first, inverse = unique_rows(wide)
     assert torch.equal(wide[first][inverse], wide) and len(first) == 3
+
+
+def test_ties_rank_above_the_positive():
+    scores = torch.tensor([[0.0, 0.5, 0.7, 0.5, 0.1], [0.0, 0.2, 0.2, 0.2, 0.9]])
+    out = pessimistic_ties(scores.clone(), torch.tensor([0, 1]), torch.tensor([1, 2]))
+    # Row 0: item 3 ties the positive 1 and now beats it; row 1: items 1 and 3 tie the positive 2.
+    assert out[0, 3] > out[0, 1] == 0.5 and out[0, 2] == 0.7
+    assert out[1, 1] > out[1, 2] and out[1, 3] > out[1, 2] and out[1, 4] == 0.9
+    untouched = torch.tensor([[0.0, 0.1, 0.2]])
+    assert torch.equal(pessimistic_ties(untouched.clone(), torch.tensor([0]), torch.tensor([2])), untouched)
+
+
+@pytest.mark.parametrize("mode", ["full", "uni100"])
+def test_a_model_that_scores_every_item_alike_ranks_the_positive_last(mode):
+    # Before, topk ordered ties by item id, and such a model "hit" whenever the test item had a small id.
+    run = make_run("MostPop", eval_args={"mode": mode})
+    run.model.item_count.zero_()
+    result = run.trainer.evaluate(run.test_data, load_best_model=False)
+    assert result["hit@5"] == 0 and result["ndcg@5"] == 0

@@ -35,6 +35,8 @@ class RankingEvaluation:
             interaction, scores, positive_u, positive_i = (
                 self.full_sort(model, batched_data, n_items) if full else self.sampled(model, batched_data, n_items)
             )
+            if self.eval_type == EvaluatorType.RANKING:
+                scores = pessimistic_ties(scores, positive_u.to(scores.device), positive_i.to(scores.device))
             self.collector.eval_batch_collect(scores, interaction, positive_u, positive_i)
         self.collector.model_collect(model)
         return self.evaluator.evaluate(collected_data(self.collector))
@@ -92,6 +94,24 @@ class RankingEvaluation:
     def predict_in_chunks(self, model, rows):
         index = torch.arange(len(rows), device=self.device)
         return torch.cat([model.predict(rows[chunk]) for chunk in index.split(self.batch_rows)])
+
+
+def pessimistic_ties(scores, positive_u, positive_i):
+    """Rank every candidate scored exactly like a row's positive above it.
+
+    A text model gives identical scores to items with identical text (48 Beauty items share title
+    and brand with another), and ``torch.topk`` would order such ties by item id, sometimes in the
+    positive's favour. Nudging the tied candidates up by one float step makes the positive rank
+    last among its ties, on every ranking path (full and sampled) alike. Rows with several positives
+    are judged against the one stored last.
+    """
+    row_positive = torch.full((len(scores),), np.nan, device=scores.device, dtype=scores.dtype)
+    row_positive[positive_u] = scores[positive_u, positive_i]
+    tied = scores == row_positive.unsqueeze(1)  # NaN rows (no positive) tie with nothing
+    tied[positive_u, positive_i] = False
+    if not tied.any():
+        return scores
+    return torch.where(tied, torch.nextafter(scores, torch.full_like(scores, np.inf)), scores)
 
 
 def unique_rows(key):
