@@ -16,9 +16,12 @@ def main(argv=None):
     convert = commands.add_parser("convert", parents=[common], help="convert review (+ metadata) dumps into DIR/NAME/",
                                   description="Reviews: 2014/2018 JSON lines (reviews_*.json.gz, *_5.json.gz, "
                                   "item_dedup.json.gz, All_Amazon_Review.json.gz), 2023 *.jsonl.gz, ratings CSV "
-                                  "(ratings_<Cat>.csv: user,item,...; 2018 <Cat>.csv: item,user,...), or 'user item' "
-                                  "sequence files. Metadata: 2014 Python-literal lines, 2018/2023 JSON lines, or a "
-                                  "RecBole .item table. gz or plain, detected from the file.")
+                                  "(ratings_<Cat>.csv: user,item,...; 2018 <Cat>.csv: item,user,...), 'user item' "
+                                  "pair lines, or one 'user item item ...' line per user (GRAM's user_sequence.txt); "
+                                  "sequence files get their timestamps from the order. Metadata: 2014 Python-literal "
+                                  "lines, 2018/2023 JSON lines, a RecBole .item table, or 'ASIN text' lines "
+                                  "(IDGenRec's item_generative_indexing_phase_0.txt: keyword texts as titles, no "
+                                  "brands). gz or plain, detected from the file.")
     convert.add_argument("--reviews", required=True)
     convert.add_argument("--meta", default=None)
     convert.add_argument("--name", required=True)

@@ -8,7 +8,8 @@ from array import array
 
 import numpy as np
 from dataset_prep.inputs import check_dataset, check_file
-from dataset_prep.readers import BadLines, read_meta, read_reviews
+from dataset_prep.readers import (META_FORMATS, BadLines, detect_meta_format, detect_review_format, read_meta,
+                                  read_reviews)
 from dataset_prep.stages import Stages
 
 INTER_HEADER = ["user_id:token", "item_id:token", "rating:float", "timestamp:float"]
@@ -53,6 +54,10 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
     if os.path.exists(final) and not force:
         raise FileExistsError(f"{final} already exists; pass --force to overwrite it")
     bad, stages = BadLines(), Stages(progress)
+    formats = {"reviews": detect_review_format(reviews), "meta": detect_meta_format(meta) if meta else None}
+    text_source = META_FORMATS[formats["meta"]] if meta else None
+    if categories and formats["meta"] == "id_text":
+        raise ValueError(f"--category needs metadata with categories; {meta} has 'ASIN text' lines, which have none")
 
     # 1. Interactions, with string ids mapped to ints: memory grows with users and items, not lines.
     with stages("reviews", lines=True) as meter:
@@ -101,6 +106,8 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
             "interactions_per_user": round(len(index) / max(1, n_users), 3),
             "items_with_title": sum(1 for k in kept if titles[k]),
             "items_with_brand": sum(1 for k in kept if brands[k]),
+            "input_formats": formats,
+            "text_source": text_source,  # what the item texts are: keyword texts are not raw titles
             "stages": stages.records,
             "bad_lines": bad.as_dict(),
             "dropped_interactions": dropped,
@@ -108,7 +115,7 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
         }
         with open(os.path.join(tmp, "stats.json"), "w", encoding="utf-8") as f:
             json.dump(stats, f, indent=1)
-        write_properties(tmp, name, text_path)
+        write_properties(tmp, name, text_path, text_source)
         if os.path.exists(final):
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -236,10 +243,11 @@ def write_tokenizer(tmp, name, titles, brands, kept_items, tokenizer, vocab_size
     return os.path.abspath(os.path.join(final, f"{name}.spm.model"))
 
 
-def write_properties(tmp, name, tokenizer_path):
+def write_properties(tmp, name, tokenizer_path, text_source=None):
     """<name>.yaml beside the atomic files: read by SRTConfig for --dataset=<name>."""
     lines = [
         f"# Written by dataset_prep for {name}.",
+        f"# Item texts: {text_source or 'none (no --meta)'}.",
         "load_col:",
         "  inter: [user_id, item_id, rating, timestamp]",
         "  item: [item_id, title, brand, categories]",

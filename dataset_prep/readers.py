@@ -1,4 +1,4 @@
-"""Streaming readers for the Amazon review releases (2014, 2018, 2023) and sequence files.
+"""Streaming readers for the Amazon review releases (2014, 2018, 2023), sequence files and item texts.
 
 Every reader yields records and counts each skipped line by reason in a ``BadLines``;
 a corrupt or truncated gzip raises ``DumpError`` naming the file and the last good line.
@@ -140,20 +140,45 @@ REVIEW_KEYS = (  # (user, item, rating, time, time unit in seconds)
 )
 
 
+# A field of a RecBole atomic-file header (user_id:token, rating:float, ...): a prepared file, not a dump.
+ATOMIC_HEADER = re.compile(r"^\w+:(?:token|token_seq|float|float_seq)$")
+SEQUENCE_SAMPLE = 2000  # lines looked at to tell 'user item' pairs from one-line-per-user sequences
+
+
 def detect_review_format(path):
-    """'json', 'csv_user_item', 'csv_item_user' or 'sequence' from the file's name and first line."""
+    """'json', 'csv_user_item', 'csv_item_user', 'sequence' ('user item' pairs, one per line) or 'user_sequence'
+    (one line per user: 'user item item ...', e.g. GRAM's user_sequence.txt) from the file's name and first lines.
+
+    Whitespace-separated lines: a file whose first line is a pair and whose users repeat is a pair file (a wider
+    line later is a bad line, as before). A file whose users never repeat in the first lines and that has a line
+    of more than two fields is one line per user. A first line of more than two fields with repeating users is
+    'user item rating/time' columns, which would otherwise be read as sequences with ratings or times for items:
+    refused."""
     name = os.path.basename(path).lower()
-    bad = BadLines()
-    for _, text in lines(path, bad):
-        if text.startswith("{"):
-            return "json"
-        if "," in text:
-            # 2014 ratings_<Cat>.csv are user,item,...; 2018 <Cat>.csv and all_csv_files.csv are item,user,...
-            return "csv_user_item" if name.startswith("ratings_") else "csv_item_user"
-        if len(text.split()) == 2:
-            return "sequence"
-        break
-    raise DumpError(f"{path}: not a known review format (JSON lines, ratings CSV, or 'user item' lines)")
+    sample = []
+    for _, text in lines(path, BadLines()):
+        if not sample:
+            if text.startswith("{"):
+                return "json"
+            if "," in text:
+                # 2014 ratings_<Cat>.csv are user,item,...; 2018 <Cat>.csv and all_csv_files.csv are item,user,...
+                return "csv_user_item" if name.startswith("ratings_") else "csv_item_user"
+        fields = text.split()
+        sample.append(fields)
+        if len(sample) == SEQUENCE_SAMPLE:
+            break
+    first = sample[0] if sample else []
+    if len(first) < 2 or any(ATOMIC_HEADER.match(f) for f in first):
+        raise DumpError(f"{path}: not a known review format (JSON lines, ratings CSV, 'user item' lines, or one "
+                        "'user item item ...' line per user)")
+    users = [fields[0] for fields in sample if len(fields) >= 2]
+    if len(set(users)) == len(users):  # one line per user
+        return "sequence" if all(len(fields) == 2 for fields in sample) else "user_sequence"
+    if len(first) == 2:
+        return "sequence"
+    raise DumpError(f"{path}: lines of more than two fields and users on several lines: 'user item rating/time' "
+                    "columns are not a supported format (sequence files are 'user item' pairs, one per line, or "
+                    "one 'user item item ...' line per user)")
 
 
 def read_reviews(path, bad, progress=None):
@@ -193,7 +218,7 @@ def read_reviews(path, bad, progress=None):
                 bad.add(name, "non-numeric rating or time", line_no)
                 continue
             yield parts[user_col], parts[item_col], rating, stamp
-    else:
+    elif fmt == "sequence":
         # 'user item' pairs in time order per user: the order is the only clock there is.
         for line_no, text in lines(path, bad, progress):
             parts = text.split()
@@ -201,6 +226,19 @@ def read_reviews(path, bad, progress=None):
                 bad.add(name, "not a 'user item' pair", line_no)
                 continue
             yield parts[0], parts[1], 0.0, float(line_no)
+    else:
+        # One line per user, items in time order: the timestamp is the interaction's position in the file
+        # (1, 2, ...), so items keep their order within a user and users their order in the file.
+        position = 0
+        for line_no, text in lines(path, bad, progress):
+            parts = text.split()
+            if len(parts) < 2:
+                bad.add(name, "user without items", line_no)
+                continue
+            user = parts[0]
+            for item in parts[1:]:
+                position += 1
+                yield user, item, 0.0, float(position)
 
 
 # ----- metadata ----------------------------------------------------------------------------
@@ -244,17 +282,55 @@ def categories_of(obj):
 ASIN = re.compile(r"""["'](?:parent_asin|asin)["']\s*:\s*["']([^"'\\]+)["']""")
 
 
+META_FORMATS = {  # detected metadata format -> what the item texts are (stats.json's text_source)
+    "json": "titles and brands of Amazon metadata (2014 Python-literal or 2018/2023 JSON lines)",
+    "item_table": "title and brand columns of a RecBole .item table",
+    "id_text": "keyword texts from 'ASIN text' lines (e.g. IDGenRec's item_generative_indexing_phase_0.txt): "
+               "lowercased, punctuation-stripped, mostly truncated titles, not the raw titles; no brands",
+}
+
+
+def detect_meta_format(path):
+    """'json' (2014 Python-literal or 2018/2023 JSON lines), 'item_table' (a RecBole .item TSV with its
+    'name:type' header) or 'id_text' (one 'ASIN text' line per item, space-separated, no header)."""
+    first = next((text for _, text in lines(path, BadLines())), "")
+    if first.startswith("{"):
+        return "json"
+    fields = first.split(None, 1)
+    if "\t" in first or not fields or ATOMIC_HEADER.match(fields[0]):
+        return "item_table"  # read_item_table says what is wrong with a table that lacks item_id
+    return "id_text"
+
+
+def read_id_texts(path, bad, progress=None, wanted=None):
+    """(item, text as title, no brand, no categories) from 'ASIN text' lines."""
+    name = os.path.basename(path)
+    for line_no, text in lines(path, bad, progress):
+        parts = text.split(None, 1)
+        if wanted is not None and parts[0] not in wanted:
+            continue
+        title = clean_text(parts[1]) if len(parts) == 2 else ""
+        if not title:
+            bad.add(name, "item id without text", line_no)
+            continue
+        yield parts[0], title, "", [], set()
+
+
 def read_meta(path, bad, progress=None, wanted=None):
-    """Yield (item, title, brand, categories, top-level categories) from 2014/2018/2023 metadata or a
-    RecBole .item TSV (whose categories are flat: each counts as top-level).
+    """Yield (item, title, brand, categories, top-level categories) from 2014/2018/2023 metadata, a
+    RecBole .item TSV (whose categories are flat: each counts as top-level) or 'ASIN text' lines (the text
+    is the title; no brand, no categories).
 
     With ``wanted`` (a container of item ids), lines whose only asin key names another item are
     skipped before parsing: whole-store metadata with a one-category review file parses only its items.
     """
     name = os.path.basename(path)
-    first = next((text for _, text in lines(path, BadLines())), "")
-    if not first.startswith("{"):
+    fmt = detect_meta_format(path)
+    if fmt == "item_table":
         yield from read_item_table(path, bad)
+        return
+    if fmt == "id_text":
+        yield from read_id_texts(path, bad, progress, wanted)
         return
     for line_no, text in lines(path, bad, progress):
         if wanted is not None:
