@@ -17,9 +17,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from recbole_srt.model.backbones import BACKBONES
+from recbole_srt.model.backbones.flop_terms import LAYER_NORM_FLOPS
 from recbole_srt.config_check import ConfigError
 
-LAYER_NORM_FLOPS = 5  # per element: mean, variance, normalise, scale, shift
 SILU_FLOPS = 4  # per element: x / (1 + exp(-x))
 POINTWISE_ATTENTION_FLOPS = SILU_FLOPS + 1  # per score: SiLU, then one multiply by mask / N
 TIME_BUCKETS = 128  # the reference's num_buckets

@@ -7,10 +7,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from recbole_srt.model.backbones import BACKBONES
+from recbole_srt.model.backbones.flop_terms import softmax_attention_flops
 from recbole_srt.config_check import ConfigError
 
 RMS_NORM_FLOPS = 4  # per element: square, mean, rescale, scale
-SOFTMAX_FLOPS = 5  # per score: max, subtract, exp, sum, divide
 SILU_FLOPS = 4  # per element: x / (1 + exp(-x))
 ROPE_FLOPS = 3  # per q/k element: x * cos + rotate(x) * sin
 ROPE_BASE = 10000.0
@@ -104,20 +104,13 @@ class Llama(nn.Module):
         return self.final_norm(x)
 
     def forward_flops(self, batch, length):
-        """{name: (forward FLOPs, is a matrix product)} of one pass over [batch, length].
-
-        Attention is counted dense (L x L per head, as the math kernel computes it, although
-        the causal half is masked); residual additions are not counted."""
+        """{name: (forward FLOPs, is a matrix product)} of one pass over [batch, length];
+        residual additions are not counted."""
         d, f, n = self.hidden_size, self.inner_size, self.n_layers
         positions = batch * length
-        scores = batch * self.n_heads * length * length
         return {
-            "attention: qkv projections": (n * 2 * positions * d * 3 * d, True),
+            **softmax_attention_flops(n, batch, length, d, self.n_heads),
             "attention: rotary embeddings": (n * ROPE_FLOPS * 2 * positions * d, False),
-            "attention: scores": (n * 2 * batch * length * length * d, True),
-            "attention: softmax": (n * SOFTMAX_FLOPS * scores, False),
-            "attention: values": (n * 2 * batch * length * length * d, True),
-            "attention: output projection": (n * 2 * positions * d * d, True),
             "feed-forward: gate and up": (n * 2 * positions * d * 2 * f, True),
             "feed-forward: down": (n * 2 * positions * f * d, True),
             "feed-forward: SwiGLU": (n * (SILU_FLOPS + 1) * positions * f, False),

@@ -5,11 +5,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from recbole_srt.model.backbones import BACKBONES
+from recbole_srt.model.backbones.flop_terms import LAYER_NORM_FLOPS, softmax_attention_flops
 from recbole_srt.config_check import ConfigError
 
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU, "swish": nn.SiLU, "silu": nn.SiLU, "tanh": nn.Tanh}
-LAYER_NORM_FLOPS = 5  # per element: mean, variance, normalise, scale, shift
-SOFTMAX_FLOPS = 5  # per score: max, subtract, exp, sum, divide
 ACTIVATION_FLOPS = 8  # per element, GELU by its tanh approximation
 
 
@@ -85,19 +84,11 @@ class CausalTransformer(nn.Module):
         return self.final_norm(x)
 
     def forward_flops(self, batch, length):
-        """{name: (forward FLOPs, is a matrix product)} of one pass over [batch, length].
-
-        Attention is counted dense (L x L per head, as the math kernel computes it, although
-        the causal half is masked); bias additions are not counted."""
+        """{name: (forward FLOPs, is a matrix product)} of one pass over [batch, length]."""
         d, f, n = self.hidden_size, self.inner_size, self.n_layers
         positions = batch * length
-        scores = batch * self.n_heads * length * length
         return {
-            "attention: qkv projections": (n * 2 * positions * d * 3 * d, True),
-            "attention: scores": (n * 2 * batch * length * length * d, True),
-            "attention: softmax": (n * SOFTMAX_FLOPS * scores, False),
-            "attention: values": (n * 2 * batch * length * length * d, True),
-            "attention: output projection": (n * 2 * positions * d * d, True),
+            **softmax_attention_flops(n, batch, length, d, self.n_heads),
             "feed-forward": (n * 2 * 2 * positions * d * f, True),
             "feed-forward: activation": (n * ACTIVATION_FLOPS * positions * f, False),
             "layer norms": ((2 * n + 1) * LAYER_NORM_FLOPS * positions * d, False),
