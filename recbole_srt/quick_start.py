@@ -5,6 +5,7 @@ this one goes through :func:`recbole_srt.build.build_run`.
 """
 
 import json
+import math
 import os
 from logging import getLogger
 
@@ -33,7 +34,8 @@ def train_and_test(run, saved=True):
     result = {
         "model": config["model"],
         "dataset": config["dataset"],
-        "best_valid_score": None if best_valid_score is None else float(best_valid_score),
+        # None when nothing was validated (RecBole's initial -inf is not valid JSON)
+        "best_valid_score": float(best_valid_score) if best_valid_score is not None and math.isfinite(best_valid_score) else None,
         "best_valid_result": plain(best_valid_result),
         "test_result": plain(test_result),
         "parameters": counts["total"],
