@@ -83,8 +83,10 @@ def matmul_rate(seconds=2.0, n=1024):
 @torch.no_grad()
 def sampled_metrics(model, test_data, n_negatives=10_000, k=5, seed=0):
     """NDCG@k and HIT@k of the test item ranked against n_negatives items drawn uniformly, without
-    replacement, from those the user never interacted with: RecBole's uni10000, computed from one
-    full score row per user instead of 10,001 repeated rows. Same seed for every model."""
+    replacement, from the catalog less the padding item and the test item, computed from one full
+    score row per user instead of 10,001 repeated rows. Same seed for every model. RecBole gives no
+    history index for sequential models, so the user's earlier items can be drawn (unlike RecBole's
+    own uni10000 sampler, which excludes them)."""
     generator = torch.Generator().manual_seed(seed)
     ndcg = hit = users = 0.0
     for interaction, history_index, positive_u, positive_i in test_data:
