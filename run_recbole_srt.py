@@ -1,6 +1,7 @@
 """Train and evaluate SRT, or any RecBole sequential model, on one split and metric set.
 
     python run_recbole_srt.py --model=SRT --dataset=ml-100k [--config_files=a.yaml,b.yaml] [--key=value ...]
+    torchrun --nproc_per_node=N run_recbole_srt.py ...     (data-parallel: see the README)
 
 Every --key=value is a RecBole or recbole_srt property (see the README's option tables).
 """
@@ -8,11 +9,14 @@ Every --key=value is a RecBole or recbole_srt property (see the README's option 
 import argparse
 import sys
 
+from torch.distributed.elastic.multiprocessing.errors import record
+
 import recbole_srt  # noqa: F401  (RecBole compatibility shims first)
 from recbole_srt.config_check import ConfigError
 from recbole_srt.quick_start import run
 
 
+@record  # under torchrun: the failing rank's traceback in torchrun's summary
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", "-m", default="SRT", help="SRT, IDTransformer, MostPop or a RecBole sequential model "
@@ -29,6 +33,8 @@ def main(argv=None):
             raise
         print(f"error: {error}\n(run with --debug for the traceback)", file=sys.stderr)
         return 2
+    if result is None:  # a torchrun rank other than 0: rank 0 tests and prints
+        return 0
     print("test result: " + "  ".join(f"{name} {value:.4f}" for name, value in result["test_result"].items()))
     print(f"results written to {result['results_file']}")
     return 0

@@ -19,6 +19,7 @@ from recbole_srt.config_check import ConfigError
 from recbole_srt.data.catalog import build_catalog, check_text_fields
 from recbole_srt.data.dataloader import AllPositionsDataLoader
 from recbole_srt.data.dataset import SequenceDataset
+from recbole_srt.training import distributed
 from recbole_srt.training.trainer import Trainer
 
 
@@ -102,11 +103,14 @@ def data_preparation(config, dataset):
     train_set, valid_set, test_set = built
     train_sampler, valid_sampler, test_sampler = create_samplers(config, dataset, built)
     if config["train_all_positions"]:
-        train_data = AllPositionsDataLoader(config, train_set, shuffle=config["shuffle"])
+        world = distributed.world_size()
+        train_data = AllPositionsDataLoader(config, train_set, shuffle=config["shuffle"],
+                                            rank=distributed.rank(), world_size=world)
         getLogger().info(
             f"[Training]: all positions: {len(train_data.inputs)} windows of <= "
             f"{config['MAX_ITEM_LIST_LENGTH']} items, {train_data.n_targets} targets, "
             f"{len(train_data)} batches of {config['train_batch_size']} windows"
+            + (f" on each of {world} ranks" if world > 1 else "")
         )
     else:
         train_data = get_dataloader(config, "train")(config, train_set, train_sampler, shuffle=config["shuffle"])
@@ -150,8 +154,10 @@ def build_run(config):
     notes = protocol_notes(config, dataset)
     for note in notes:
         getLogger().warning(note)
-    init_seed(config["seed"] + config["local_rank"], config["reproducibility"])
-    model, catalog = make_model(config, compat.loader_dataset(train_data))
+    # Dropout differs across ranks; the initial weights are rank 0's (DDP broadcasts them).
+    init_seed(config["seed"] + distributed.rank(), config["reproducibility"])
+    with distributed.main_first():  # rank 0 trains and caches the tokenizer, the others read it
+        model, catalog = make_model(config, compat.loader_dataset(train_data))
     if config["init_from"]:
         init_from(model, config["init_from"])
     getLogger().info(model)

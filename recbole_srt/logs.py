@@ -20,15 +20,16 @@ class _NoColor(logging.Filter):
         return True
 
 
-def init_logging(config):
-    """Returns the log file's path, or None."""
+def init_logging(config, main=True):
+    """Returns the log file's path, or None. ``main=False`` (torchrun ranks other than 0): errors
+    on stderr only, no file; rank 0 logs the run."""
     root = logging.getLogger()
     # Replace only what an earlier run added: a library user's own handlers stay.
     for handler in [h for h in root.handlers if getattr(h, "recbole_srt", False)]:
         root.removeHandler(handler)
         handler.close()
     level = logging.getLevelName(str(config["state"] or "INFO").upper())
-    root.setLevel(level if isinstance(level, int) else logging.INFO)
+    root.setLevel((level if isinstance(level, int) else logging.INFO) if main else logging.ERROR)
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(message)s", "%d %b %H:%M"))
     if not sys.stderr.isatty():
@@ -36,7 +37,7 @@ def init_logging(config):
     console.recbole_srt = True
     root.addHandler(console)
     path = None
-    if config["log_dir"]:
+    if config["log_dir"] and main:
         path = os.path.join(config["log_dir"], config["model"], f"{config['model']}-{config['dataset']}-{get_local_time()}-{os.getpid()}.log")
         os.makedirs(os.path.dirname(path), exist_ok=True)
         file_handler = logging.FileHandler(path, encoding="utf-8")

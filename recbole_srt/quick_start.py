@@ -16,6 +16,7 @@ from recbole_srt.build import build_run, load_config
 from recbole_srt.checkpoint import config_dict as resolved_config, jsonable, tokenizer_of
 from recbole_srt.logs import init_logging
 from recbole_srt.scaling.presets import parameter_counts
+from recbole_srt.training import distributed
 
 
 def plain(result):
@@ -24,9 +25,12 @@ def plain(result):
 
 
 def train_and_test(run, saved=True):
-    """Fit, test the best checkpoint, and return the result dict (also written as JSON)."""
+    """Fit, test the best checkpoint, and return the result dict (also written as JSON);
+    None on the ranks other than 0 under torchrun: rank 0 tests and writes alone."""
     config, trainer, logger = run.config, run.trainer, getLogger()
     best_valid_score, best_valid_result = trainer.fit(run.train_data, run.valid_data, saved=saved)
+    if not distributed.is_main():
+        return None
     test_result = trainer.evaluate(run.test_data, load_best_model=saved)
     logger.info(set_color("best valid ", "yellow") + f": {dict2str(plain(best_valid_result))}")
     logger.info(set_color("test result", "yellow") + f": {dict2str(plain(test_result))}")
@@ -58,8 +62,15 @@ def train_and_test(run, saved=True):
 
 
 def run(model=None, dataset=None, config_file_list=None, config_dict=None, argv=(), saved=True):
-    """Train and test one model; returns the result dict that is also written as JSON."""
+    """Train and test one model; returns the result dict that is also written as JSON
+    (None on the ranks other than 0 under torchrun)."""
     config = load_config(model, dataset, config_file_list, config_dict, argv)
-    init_logging(config)
-    getLogger().info(config)
-    return train_and_test(build_run(config), saved)
+    distributed.setup(config)
+    try:
+        init_logging(config, main=distributed.is_main())
+        getLogger().info(config)
+        return train_and_test(build_run(config), saved)
+    finally:
+        # Also when this rank raises: leaving the group fails the others' next collective at once
+        # (gloo) instead of at ddp_timeout, and torchrun stops the remaining ranks when one exits non-zero.
+        distributed.cleanup()

@@ -22,6 +22,9 @@ def test_wheel_carries_the_properties_and_an_install_uses_them(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in ("overall.yaml", "model/SRT.yaml", "model/IDTransformer.yaml", "dataset/ml-100k.yaml"):
         assert f"recbole_srt/properties/{name}" in names, name
+    # Every subpackage travels (recbole_srt/training/ once had no __init__.py, and a wheel left it out).
+    for module in ("training/trainer.py", "data/dataset.py", "model/backbones/sasrec.py", "scaling/sweep.py"):
+        assert f"recbole_srt/{module}" in names, module
 
     site = tmp_path / "site"
     installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),

@@ -9,6 +9,7 @@ from recbole.data.interaction import Interaction
 from recbole_srt.data.dataset import TARGET_INDEX_FIELD
 from recbole_srt.data.schema import BatchSchema
 from recbole_srt.config_check import ConfigError
+from recbole_srt.training.distributed import shard
 
 
 def window_indices(user_start, last_target, max_len, stride, n_flat):
@@ -64,11 +65,16 @@ class AllPositionsDataLoader:
     user's targets are contiguous in ``flat_items``, so the loss over all windows covers
     exactly the targets of RecBole's augmented training rows and nothing of the
     validation or test split.
+
+    Under torchrun (``world_size`` > 1) each rank takes every ``world_size``-th batch of the
+    epoch's order, which every rank draws alike from ``seed``: the ranks' shares are disjoint,
+    equally long (DDP steps in lockstep) and reshuffled together each epoch.
     """
 
-    def __init__(self, config, dataset, shuffle=True):
+    def __init__(self, config, dataset, shuffle=True, rank=0, world_size=1):
         self.dataset = self._dataset = dataset
         self.shuffle = shuffle
+        self.rank, self.world_size = rank, world_size
         self.batch_size = config["train_batch_size"]
         self.length_grouping = int(config["length_grouping"] or 1)
         max_len = config["MAX_ITEM_LIST_LENGTH"]
@@ -118,17 +124,21 @@ class AllPositionsDataLoader:
             raise ConfigError(f"length_grouping must be an integer >= 1 (1 = plain shuffle), got {grouping!r}")
 
     def __len__(self):
-        return math.ceil(len(self.inputs) / self.batch_size)
+        return -(-math.ceil(len(self.inputs) / self.batch_size) // self.world_size)
 
     def batches(self):
-        """Window indices of each batch of one epoch, in training order."""
+        """Window indices of each batch of one epoch, in training order (this rank's share)."""
+        return shard(self.epoch_batches(), self.rank, self.world_size)
+
+    def epoch_batches(self):
+        """Window indices of every batch of one epoch, all ranks together."""
         if not self.shuffle:
             return list(torch.arange(len(self.inputs)).split(self.batch_size))
         order = torch.randperm(len(self.inputs), generator=self.generator)
         if self.length_grouping <= 1:
             return list(order.split(self.batch_size))
         batches = []
-        # Pools are whole multiples of the batch size, so the count of batches stays len(self).
+        # Pools are whole multiples of the batch size, so the count of batches stays ceil(windows / batch).
         for pool in order.split(self.batch_size * self.length_grouping):
             pool = pool[torch.argsort(self.lengths[pool], stable=True)]
             batches.extend(pool.split(self.batch_size))

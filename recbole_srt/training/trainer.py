@@ -5,22 +5,29 @@ batches under autocast (``enable_amp``) and a GradScaler (``enable_scaler``, GPU
 clipping, the one-cycle schedule, validation every ``eval_step`` epochs with RecBole's metrics,
 and callbacks for early stopping, the best checkpoint, logging and the time budget. The step
 goes through :class:`TrainingStep`, a module that ``DistributedDataParallel`` can wrap.
+
+Under torchrun (:mod:`recbole_srt.training.distributed`) every rank trains on its share of the
+batches and DDP averages the gradients; rank 0 alone runs the callbacks (logs, validation,
+checkpoints, stop decisions) and the other ranks follow its decision to stop.
 """
 
 import math
 import os
 import sys
+from contextlib import nullcontext
 from logging import getLogger
 from time import time
 
 import torch
 from recbole.utils import get_local_time
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from recbole_srt.checkpoint import load_checkpoint, save_checkpoint
 from recbole_srt.config_check import ConfigError
 from recbole_srt.data.schema import StepResult
+from recbole_srt.training import distributed
 from recbole_srt.training.callbacks import BestCheckpoint, EarlyStopping, LogMetrics, TimeBudget
 from recbole_srt.training.evaluation import RankingEvaluation
 from recbole_srt.training.optim import build_optimizer, build_scheduler
@@ -60,13 +67,15 @@ class Trainer:
         self.clip_grad_norm = config["clip_grad_norm"]
         self.valid_metric = config["valid_metric"].lower()
         self.bigger = config["valid_metric_bigger"] is not False
-        self.progress = show_progress(config)
+        self.main = distributed.is_main()
+        self.progress = show_progress(config) and self.main
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(config, self.params) if self.params else None
         self.scheduler = None
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=bool(config["enable_scaler"])
                                            and self.device.type == "cuda")
-        self.step_module = TrainingStep(model)
+        self.step_module = distributed.wrap(TrainingStep(model), config)
+        self.ddp = isinstance(self.step_module, DistributedDataParallel)
         self.evaluation = RankingEvaluation(config)
         self.saved_model_file = unique_checkpoint_path(config["checkpoint_dir"], config["model"])
         self.callbacks = callbacks if callbacks is not None else default_callbacks(config)
@@ -80,16 +89,21 @@ class Trainer:
 
     # ----- training --------------------------------------------------------------------
     def fit(self, train_data, valid_data=None, saved=True):
-        self.validates = bool(valid_data) and self.eval_step > 0
-        callbacks = [c for c in self.callbacks if saved or not isinstance(c, BestCheckpoint)]
+        self.validates = bool(valid_data) and self.eval_step > 0 and self.main
+        callbacks = [c for c in self.callbacks if saved or not isinstance(c, BestCheckpoint)] if self.main else []
         self.evaluation.collector.data_collect(train_data)  # metrics such as ItemCoverage need training counts
         if self.optimizer is None:
             self.logger.info(f"{self.config['model']} has no trainable parameters: nothing to train")
             self.stopped_by = "nothing_to_train"
-            if saved:
+            if saved and self.main:
                 self.save_checkpoint(-1)
             return None, None
         steps_per_epoch = math.ceil(len(train_data) / self.accumulation)
+        world = distributed.world_size()
+        if world > 1 or self.accumulation > 1:
+            batch = self.config["train_batch_size"]
+            self.logger.info(f"global batch = per-rank batch {batch} x world size {world} x "
+                             f"gradient_accumulation_steps {self.accumulation} = {batch * world * self.accumulation}")
         self.scheduler = build_scheduler(self.config, self.optimizer, self.epochs * steps_per_epoch)
         if self._scheduler_state is not None and self.scheduler is not None:
             self.scheduler.load_state_dict(self._scheduler_state)
@@ -104,6 +118,7 @@ class Trainer:
             if self.validates and (epoch + 1) % self.eval_step == 0:
                 self.validate(valid_data, epoch, loss, callbacks)
             reason = next((r for r in (c.stop_reason(self, epoch) for c in callbacks) if r), None)
+            reason = distributed.agree(reason)  # every rank leaves the loop at rank 0's epoch
             if reason and epoch < self.epochs - 1:
                 if self.validates and (not self.history or self.history[-1]["epoch"] != epoch):
                     # The best checkpoint must know the epochs trained since the last validation.
@@ -118,19 +133,29 @@ class Trainer:
         self.model.train()
         batches = tqdm(train_data, total=len(train_data), ncols=100, desc=f"Train {epoch:>5}") \
             if self.progress else train_data
-        total = torch.zeros((), device=self.device)
+        total, targets, flops = torch.zeros((), device=self.device), 0, 0
         start = time()
         for k, interaction in enumerate(batches):
             interaction = interaction.to(self.device)
-            with torch.autocast(device_type=self.device.type, enabled=bool(self.config["enable_amp"])):
-                step = self.step_module(interaction)
-            self.scaler.scale(step.loss / self.accumulation).backward()
-            if (k + 1) % self.accumulation == 0 or k + 1 == len(train_data):
+            last_micro_step = (k + 1) % self.accumulation == 0 or k + 1 == len(train_data)
+            # DDP averages the gradients across ranks during backward: only before an optimizer step.
+            with self.step_module.no_sync() if self.ddp and not last_micro_step else nullcontext():
+                with torch.autocast(device_type=self.device.type, enabled=bool(self.config["enable_amp"])):
+                    step = self.step_module(interaction)
+                self.scaler.scale(step.loss / self.accumulation).backward()
+            if last_micro_step:
                 self.optimizer_step()
             total += step.loss.detach()
-            self.seen_targets += step.targets
-            self.train_flops += step.flops
+            targets += step.targets
+            flops += step.flops
         self.train_seconds += time() - start
+        if self.ddp:
+            # Targets and FLOPs of all ranks; the loss as a sum over global batches of their mean over ranks,
+            # so that it reads like the loss of one process with the global batch.
+            total, targets, flops = distributed.all_sum([float(total), targets, flops], self.device)
+            total, targets = total / distributed.world_size(), int(targets)
+        self.seen_targets += targets
+        self.train_flops += flops
         loss = float(total)
         if not math.isfinite(loss):
             raise ValueError(f"training loss is {loss} in epoch {epoch}: lower learning_rate or check the data")

@@ -6,6 +6,7 @@ from torch import nn
 from recbole_srt.model.losses import LOSSES
 from recbole_srt.model.losses.negative_sampler import NegativeSampler
 from recbole_srt.config_check import ConfigError
+from recbole_srt.training import distributed
 
 
 @LOSSES.register("sampled_softmax")
@@ -28,7 +29,8 @@ class SampledSoftmaxLoss(nn.Module):
     @classmethod
     def from_config(cls, config, catalog):
         # Popularity of the training targets only: validation and test items must not leak.
-        sampler = NegativeSampler(catalog.train_counts, config["neg_distribution"], config["seed"])
+        # Each torchrun rank draws its own negatives, as it draws its own batches.
+        sampler = NegativeSampler(catalog.train_counts, config["neg_distribution"], config["seed"] + distributed.rank())
         return cls(config["tau"], int(config["num_negatives"]), config["neg_sampling_scope"], sampler,
                    config["logq_correction"])
 
