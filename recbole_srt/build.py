@@ -15,7 +15,7 @@ from recbole.utils import ModelType, init_seed
 import recbole_srt.compat as compat
 from recbole_srt.checkpoint import init_from
 from recbole_srt.config import SRTConfig
-from recbole_srt.config_check import ConfigError
+from recbole_srt.config_check import ConfigError, check_valid_metric
 from recbole_srt.data.catalog import build_catalog, check_text_fields
 from recbole_srt.data.dataloader import AllPositionsDataLoader
 from recbole_srt.data.dataset import SequenceDataset
@@ -54,10 +54,23 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     check = getattr(model_class, "check_config", None)
     if check is not None:
         check(config)
+    elif config["feedback_weight"] or config["next_item_targets"] != "all":
+        raise ConfigError(f"feedback_weight / next_item_targets: {config['model']} has no feedback head; "
+                          "the plugin's SRT and IDTransformer do")
     if getattr(model_class, "needs_text", lambda c: False)(config):
         check_text_fields(config)
+    check_valid_metric(config, feedback_metrics(config) if getattr(model_class, "trains_on_windows", False) else ())
     check_time_column(config)
     return config
+
+
+def feedback_metrics(config):
+    """Names of the metrics that evaluation adds with ``feedback_field`` (training/feedback_evaluation.py)."""
+    if not config["feedback_field"]:
+        return []
+    topk = config["topk"] if isinstance(config["topk"], list) else [config["topk"]]
+    ranked = [f"liked_ndcg@{k}{suffix}" for k in topk for suffix in ("", "_reranked")]
+    return ["feedback_auc", "feedback_logloss", "feedback_auc_item_mean", *ranked]
 
 
 def check_plugin_keys(config):

@@ -314,3 +314,14 @@ def check_types(values: Mapping[str, object], defaults: Mapping[str, object], so
         if expected == "an integer" and isinstance(value, float) and value.is_integer():
             message += f"; write {int(value)}"
         raise ConfigError(message)
+
+
+def check_valid_metric(config, extra: Iterable[str] = ()) -> None:
+    """``valid_metric`` must be a metric that validation reports: otherwise the run fails with a
+    KeyError after its first epoch (``topk: [10]`` with the default ``valid_metric: NDCG@5``)."""
+    topk = config["topk"] if isinstance(config["topk"], list) else [config["topk"]]
+    metrics = [str(m).lower() for m in config["metrics"] or []]
+    reported = {f"{m}@{k}" for m in metrics for k in topk} | set(metrics) | set(extra)
+    if str(config["valid_metric"]).lower() not in reported:
+        raise ConfigError(f"valid_metric '{config['valid_metric']}' is not reported by validation, which gives "
+                          f"{', '.join(sorted(reported))} (metrics x topk): set valid_metric, metrics or topk")

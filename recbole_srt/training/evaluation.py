@@ -14,6 +14,7 @@ from recbole.evaluator import Collector, Evaluator
 from recbole.utils import EvaluatorType
 
 from recbole_srt.compat import collected_data, loader_dataset
+from recbole_srt.training.feedback_evaluation import FeedbackEvaluation
 
 
 class RankingEvaluation:
@@ -24,22 +25,50 @@ class RankingEvaluation:
         self.evaluator = Evaluator(config)
         self.eval_type = config["eval_type"]
         self.batch_rows = config["eval_batch_size"]
+        self.feedback = FeedbackEvaluation(config) if config["feedback_field"] else None
         self._warned = set()
+
+    def prepare(self, train_data):
+        """Training statistics that metrics need: item counts (ItemCoverage...), mean feedback per item."""
+        self.collector.data_collect(train_data)
+        if self.feedback is not None:
+            self.feedback.fit_baseline(loader_dataset(train_data))
 
     @torch.no_grad()
     def __call__(self, model, eval_data, progress=lambda batches, desc: batches):
         model.eval()
         n_items = loader_dataset(eval_data).item_num
         full = isinstance(eval_data, FullSortEvalDataLoader)
+        feedback = self.feedback if getattr(model, "feedback_scale", None) is not None else None
         for batched_data in progress(eval_data, "Evaluate"):
             interaction, scores, positive_u, positive_i = (
                 self.full_sort(model, batched_data, n_items) if full else self.sampled(model, batched_data, n_items)
             )
             if self.eval_type == EvaluatorType.RANKING:
                 scores = pessimistic_ties(scores, positive_u.to(scores.device), positive_i.to(scores.device))
+                if feedback is not None:
+                    self.collect_feedback(model, feedback, batched_data[1], interaction, scores, positive_u, positive_i, full)
             self.collector.eval_batch_collect(scores, interaction, positive_u, positive_i)
         self.collector.model_collect(model)
-        return self.evaluator.evaluate(collected_data(self.collector))
+        result = self.evaluator.evaluate(collected_data(self.collector))
+        if feedback is not None:
+            result.update(feedback.result())
+        return result
+
+    def collect_feedback(self, model, feedback, row_idx, interaction, scores, positive_u, positive_i, full):
+        """One row per held-out interaction: the user's history, the item, the feedback, the scores."""
+        positive_u, positive_i = positive_u.to(self.device), positive_i.to(self.device)
+        if full:
+            rows, user_rows = positive_u, positive_u
+        else:  # candidate rows: keep each user's positive one
+            row_idx = row_idx.to(self.device)
+            target = torch.full((len(scores),), -1, dtype=positive_i.dtype, device=self.device)
+            target[positive_u] = positive_i
+            rows = torch.nonzero(interaction[self.config["ITEM_ID_FIELD"]] == target[row_idx]).squeeze(1)
+            user_rows = row_idx[rows]
+        users = interaction[rows]
+        feedback.collect(model, users, users[self.config["ITEM_ID_FIELD"]], users[self.feedback.field],
+                         scores[user_rows])
 
     def _warn_once(self, message):
         if message not in self._warned:
@@ -77,8 +106,9 @@ class RankingEvaluation:
     def score_distinct_histories(self, model, interaction, items):
         key_fields = [model.ITEM_SEQ, model.ITEM_SEQ_LEN]
         # Models may read more than the item history: the user id, the timestamps.
-        key_fields += [f for f in (getattr(model, "USER_ID", None), getattr(getattr(model, "schema", None), "time_seq", None))
-                       if f in interaction]
+        schema = getattr(model, "schema", None)
+        key_fields += [f for f in (getattr(model, "USER_ID", None), getattr(schema, "time_seq", None),
+                                   getattr(schema, "feedback_seq", None)) if f and f in interaction]
         key = torch.cat([interaction[f].reshape(len(interaction), -1).long() for f in key_fields], dim=1)
         first, inverse = unique_rows(key)
         histories = interaction[first]

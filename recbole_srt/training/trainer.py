@@ -91,7 +91,7 @@ class Trainer:
     def fit(self, train_data, valid_data=None, saved=True):
         self.validates = bool(valid_data) and self.eval_step > 0 and self.main
         callbacks = [c for c in self.callbacks if saved or not isinstance(c, BestCheckpoint)] if self.main else []
-        self.evaluation.collector.data_collect(train_data)  # metrics such as ItemCoverage need training counts
+        self.evaluation.prepare(train_data)  # training counts (ItemCoverage), mean feedback per item
         if self.optimizer is None:
             self.logger.info(f"{self.config['model']} has no trainable parameters: nothing to train")
             self.stopped_by = "nothing_to_train"
