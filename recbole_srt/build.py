@@ -10,14 +10,15 @@ from logging import getLogger
 
 from recbole.data.utils import create_dataset as recbole_create_dataset
 from recbole.data.utils import create_samplers, get_dataloader
-from recbole.utils import ModelType, init_seed
+from recbole.model.abstract_recommender import AbstractRecommender
+from recbole.utils import EvaluatorType, ModelType, init_seed
 
 import recbole_srt.compat as compat
 from recbole_srt.checkpoint import init_from
 from recbole_srt.config import SRTConfig
 from recbole_srt.config_check import ConfigError, check_valid_metric
 from recbole_srt.data.catalog import build_catalog, check_text_fields
-from recbole_srt.data.dataloader import AllPositionsDataLoader
+from recbole_srt.data.dataloader import AllPositionsDataLoader, SampledRankingDataLoader
 from recbole_srt.data.dataset import SequenceDataset
 from recbole_srt.training import distributed
 from recbole_srt.training.trainer import Trainer
@@ -74,6 +75,8 @@ def feedback_metrics(config):
 
 
 def check_plugin_keys(config):
+    if config["eval_negatives"] not in ("fixed", "recbole"):
+        raise ConfigError(f"eval_negatives must be 'fixed' or 'recbole', got {config['eval_negatives']!r}")
     budget = config["time_budget"]
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
         raise ConfigError(f"time_budget must be a number of seconds > 0 (~ for none), got {budget!r}")
@@ -127,9 +130,23 @@ def data_preparation(config, dataset):
         )
     else:
         train_data = get_dataloader(config, "train")(config, train_set, train_sampler, shuffle=config["shuffle"])
-    valid_data = get_dataloader(config, "valid")(config, valid_set, valid_sampler, shuffle=False)
-    test_data = get_dataloader(config, "test")(config, test_set, test_sampler, shuffle=False)
+    valid_data = eval_loader(config, "valid", valid_set, valid_sampler)
+    test_data = eval_loader(config, "test", test_set, test_sampler)
     return train_data, valid_data, test_data
+
+
+def eval_loader(config, phase, dataset, sampler):
+    """Uniformly sampled ranking through one row per user and negatives fixed per user
+    (``eval_negatives: fixed``), for models that score the whole catalog; RecBole's loader otherwise."""
+    args = config[f"{phase}_neg_sample_args"] or {}
+    model_class = config.model_class
+    # RecBole's own trainers (S3Rec) would rank such rows against the whole catalog.
+    if (config["eval_negatives"] == "fixed" and config["eval_type"] == EvaluatorType.RANKING
+            and not compat.has_recbole_trainer(config)
+            and args.get("distribution") == "uniform" and args.get("sample_num") not in (None, "none")
+            and getattr(model_class, "full_sort_predict", None) is not AbstractRecommender.full_sort_predict):
+        return SampledRankingDataLoader(config, dataset, phase, args["sample_num"])
+    return get_dataloader(config, phase)(config, dataset, sampler, shuffle=False)
 
 
 def make_model(config, train_set):
@@ -154,7 +171,8 @@ def protocol_notes(config, dataset):
             wanted, catalog = int(mode[3:]), dataset.item_num - 1
             if wanted >= catalog - 1:
                 notes.append(f"{phase}: {mode} asks for {wanted} negatives but the catalog has {catalog} items: "
-                             "each user is ranked against (almost) every item; eval_args mode 'full' says so plainly")
+                             "each user is ranked against every item (with eval_negatives: recbole, almost every "
+                             "item); eval_args mode 'full' says so plainly")
     return notes
 
 

@@ -77,6 +77,13 @@ def import_sequential_models():
     return seq
 
 
+def has_recbole_trainer(config):
+    """The model trains and evaluates with a RecBole trainer of its own (see :func:`recbole_trainer`)."""
+    import recbole.trainer
+
+    return hasattr(recbole.trainer, f"{config['model']}Trainer")
+
+
 def recbole_trainer(config, model):
     """RecBole's own trainer for a model that has one (S3Rec: pre-training, then fine-tuning),
     adapted to the plugin's trainer interface; None for every other model.

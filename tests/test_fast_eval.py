@@ -1,9 +1,11 @@
 import pytest
 import torch
+from scipy.stats import chisquare
 from recbole.trainer import Trainer
 from recbole.utils import init_seed
 
-from recbole_srt.training.evaluation import pessimistic_ties, unique_rows
+from recbole_srt.data.dataloader import SampledRankingDataLoader
+from recbole_srt.training.evaluation import fixed_negatives, keep_candidates, pessimistic_ties, unique_rows
 from recbole_srt.training.trainer import Trainer as PluginTrainer
 
 from conftest import make_run
@@ -13,6 +15,7 @@ from conftest import make_run
 def test_fast_sampled_evaluation_equals_recbole_stock_path(model_name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # RecBole's stock Trainer writes log_tensorboard/ in the working directory
     extra = {"train_neg_sample_args": None, "loss_type": "CE"} if model_name == "SASRec" else {}
+    extra["eval_negatives"] = "recbole"  # RecBole's loader: one row per candidate, as the stock Trainer expects
     run = make_run(
         model_name, eval_args={"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "uni100", "group_by": "user"},
         **extra,
@@ -64,3 +67,60 @@ def test_a_model_that_scores_every_item_alike_ranks_the_positive_last(mode):
     run.model.item_count.zero_()
     result = run.trainer.evaluate(run.test_data, load_best_model=False)
     assert result["hit@5"] == 0 and result["ndcg@5"] == 0
+
+
+def test_fixed_negatives_are_uniform_exclude_the_positive_and_depend_only_on_the_user():
+    users = torch.arange(1, 2001)
+    positives = torch.randint(1, 50, (2000,), generator=torch.Generator().manual_seed(0))
+    negatives = fixed_negatives(users, positives, 51, 100, salt=7)
+    assert negatives.shape == (2000, 100)
+    assert negatives.min() >= 1 and negatives.max() <= 50
+    assert not (negatives == positives.unsqueeze(1)).any()
+    # The same user gets the same negatives in any batch; another salt (phase, seed) gives others.
+    assert torch.equal(fixed_negatives(users[5:9].flip(0), positives[5:9].flip(0), 51, 100, 7), negatives[5:9].flip(0))
+    assert not torch.equal(fixed_negatives(users, positives, 51, 100, 8), negatives)
+    # Uniform over the 49 items that are not the positive (chi-square; a skewed hash fails it by far).
+    counts = torch.bincount(negatives[positives == 1].reshape(-1), minlength=51)[2:].numpy()
+    assert chisquare(counts).pvalue > 1e-3
+
+
+def fast_and_stock_scores(run, model):
+    """The fixed path's scores and those of RecBole's candidate rows built from the same negatives."""
+    batch = next(iter(run.valid_data))
+    interaction, _, positive_u, positive_i = batch
+    evaluation = run.trainer.evaluation
+    n_items = run.valid_data._dataset.item_num
+    salt = 12345
+    _, fast, _, _ = evaluation.full_sort(model, batch, n_items, (100, salt))
+    negatives = fixed_negatives(interaction[run.config["USER_ID_FIELD"]], positive_i, n_items, 100, salt)
+    candidates = torch.cat([positive_i.unsqueeze(1), negatives], dim=1)  # RecBole's layout: positive, then negatives
+    row_idx = torch.arange(len(interaction)).repeat_interleave(101)
+    rows = interaction[row_idx]
+    rows.update(type(interaction)({run.config["ITEM_ID_FIELD"]: candidates.reshape(-1)}))
+    _, stock, _, _ = evaluation.sampled(model, (rows, row_idx, positive_u, positive_i), n_items)
+    return fast, stock, positive_u, positive_i
+
+
+@pytest.mark.parametrize("model_name", ["SRT", "SASRec"])
+def test_fixed_negatives_rank_exactly_as_recbole_candidate_rows_would(model_name):
+    extra = {"train_neg_sample_args": None, "loss_type": "CE"} if model_name == "SASRec" else {}
+    run = make_run(model_name, eval_args={"mode": "uni100"}, **extra)
+    assert isinstance(run.valid_data, SampledRankingDataLoader) and run.valid_data.num_negatives == 100
+    model = run.model.eval()
+    with torch.no_grad():
+        fast, stock, positive_u, positive_i = fast_and_stock_scores(run, model)
+    assert torch.equal(torch.isfinite(fast), torch.isfinite(stock))  # the same candidates
+    finite = torch.isfinite(fast)
+    assert torch.allclose(fast[finite], stock[finite], rtol=1e-5, atol=1e-5)
+    fast, stock = (pessimistic_ties(s, positive_u, positive_i) for s in (fast, stock))
+    rank = [(s > s[positive_u, positive_i].unsqueeze(1)).sum(1) for s in (fast, stock)]
+    assert torch.equal(rank[0], rank[1])
+
+
+def test_fixed_negatives_give_the_same_metrics_at_every_evaluation():
+    run = make_run("IDTransformer", eval_args={"mode": "uni100"})
+    first = run.trainer.evaluate(run.valid_data, load_best_model=False)
+    second = run.trainer.evaluate(run.valid_data, load_best_model=False)
+    assert dict(first) == dict(second)
+    candidates = keep_candidates(torch.zeros(1, 5), torch.tensor([[1, 1, 3]]), torch.tensor([0]), torch.tensor([2]))
+    assert torch.isfinite(candidates).tolist() == [[False, True, True, True, False]]

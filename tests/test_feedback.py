@@ -127,9 +127,11 @@ def test_feedback_does_not_leak_from_the_future():
     assert not torch.allclose(before[t], after[t])
 
 
-def test_feedback_metrics_agree_between_full_and_sampled_evaluation():
+@pytest.mark.parametrize("negatives", ["fixed", "recbole"])
+def test_feedback_metrics_agree_between_full_and_sampled_evaluation(negatives):
     full = make_run("IDTransformer", eval_args={"mode": "full"}, topk=[10], valid_metric="ndcg@10", **FEEDBACK)
-    sampled = make_run("IDTransformer", eval_args={"mode": "uni100"}, topk=[10], valid_metric="ndcg@10", **FEEDBACK)
+    sampled = make_run("IDTransformer", eval_args={"mode": "uni100"}, topk=[10], valid_metric="ndcg@10",
+                       eval_negatives=negatives, **FEEDBACK)
     sampled.model.load_state_dict(full.model.state_dict())
     for run in (full, sampled):
         run.trainer.evaluation.prepare(run.train_data)

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import torch
+from recbole.data.dataloader import FullSortEvalDataLoader
 from recbole.data.interaction import Interaction
 
 from recbole_srt.data.dataset import TARGET_INDEX_FIELD
@@ -158,3 +159,18 @@ class AllPositionsDataLoader:
                 schema.target_mask: targets > 0,
                 **{field: values[batch, :width] for field, values in self.extra.items()},
             })
+
+
+class SampledRankingDataLoader(FullSortEvalDataLoader):
+    """Evaluation rows for ``uniN`` modes: one row per user, as for full ranking. The evaluation scores
+    the whole catalog once per row and ranks the held-out item against N negatives drawn once per
+    user for the whole run (``recbole_srt.training.evaluation.fixed_negatives``).
+
+    RecBole's ``NegSampleEvalDataLoader`` instead repeats each row once per candidate (10,001 rows a
+    user for uni10000) and draws new negatives at every evaluation, so epochs are not compared on the
+    same candidates.
+    """
+
+    def __init__(self, config, dataset, phase, num_negatives):
+        super().__init__(config, dataset, None, shuffle=False)
+        self.phase, self.num_negatives = phase, int(num_negatives)

@@ -1,8 +1,12 @@
 """Ranking evaluation with RecBole's Collector, Evaluator and metric names, scored fast.
 
 RecBole's sampled evaluation repeats a user's row once per candidate (10,001 rows for uni10000)
-and runs the model on every copy. Here each distinct history is encoded once and its candidates
-are scored from that encoding; the scores, and so the metrics, are those of the stock path.
+and runs the model on every copy, with new negatives at each evaluation. With
+``eval_negatives: fixed`` (the default) a uniN evaluation has one row per user
+(:class:`~recbole_srt.data.dataloader.SampledRankingDataLoader`): the catalog is scored once per
+row and the held-out item is ranked against N negatives drawn once per user for the whole run
+(:func:`fixed_negatives`). With RecBole's loader, each distinct history is still encoded once and
+its candidates scored from that encoding; the metrics are those of the stock path.
 """
 
 from logging import getLogger
@@ -39,10 +43,11 @@ class RankingEvaluation:
         model.eval()
         n_items = loader_dataset(eval_data).item_num
         full = isinstance(eval_data, FullSortEvalDataLoader)
+        sampled = sampled_spec(self.config, eval_data, n_items)
         feedback = self.feedback if getattr(model, "feedback_scale", None) is not None else None
         for batched_data in progress(eval_data, "Evaluate"):
             interaction, scores, positive_u, positive_i = (
-                self.full_sort(model, batched_data, n_items) if full else self.sampled(model, batched_data, n_items)
+                self.full_sort(model, batched_data, n_items, sampled) if full else self.sampled(model, batched_data, n_items)
             )
             if self.eval_type == EvaluatorType.RANKING:
                 scores = pessimistic_ties(scores, positive_u.to(scores.device), positive_i.to(scores.device))
@@ -75,7 +80,8 @@ class RankingEvaluation:
             self._warned.add(message)
             getLogger().warning(message)
 
-    def full_sort(self, model, batched_data, n_items):
+    def full_sort(self, model, batched_data, n_items, sampled=None):
+        """Scores of every item; with ``sampled`` = (N, salt), of each row's positive and N fixed negatives."""
         interaction, history_index, positive_u, positive_i = batched_data
         interaction = interaction.to(self.device)
         try:
@@ -90,6 +96,10 @@ class RankingEvaluation:
         scores[:, 0] = -np.inf
         if history_index is not None:  # RecBole gives none for sequential models: history items stay ranked
             scores[history_index] = -np.inf
+        if sampled is not None:
+            users = interaction[self.config["USER_ID_FIELD"]]
+            negatives = fixed_negatives(users, positive_i.to(self.device), n_items, *sampled)
+            scores = keep_candidates(scores, negatives, positive_u.to(self.device), positive_i.to(self.device))
         return interaction, scores, positive_u, positive_i
 
     def sampled(self, model, batched_data, n_items):
@@ -124,6 +134,45 @@ class RankingEvaluation:
     def predict_in_chunks(self, model, rows):
         index = torch.arange(len(rows), device=self.device)
         return torch.cat([model.predict(rows[chunk]) for chunk in index.split(self.batch_rows)])
+
+
+def sampled_spec(config, eval_data, n_items):
+    """(N, salt) of a :class:`SampledRankingDataLoader`; None for full ranking, and when N leaves no item
+    out (every item is then a candidate: full ranking, which the run's notes say)."""
+    k = getattr(eval_data, "num_negatives", None)
+    if k is None or k >= n_items - 2:
+        return None
+    return k, config["seed"] * 1_000_003 + (1 if eval_data.phase == "valid" else 2)  # valid and test differ
+
+
+def fixed_negatives(users, positives, n_items, k, salt):
+    """[users, k] negatives, uniform with replacement over items 1..n_items-1 except the user's positive
+    (as RecBole's uniform sampler draws them), and a pure function of (salt, user id, j): each user gets
+    the same negatives at every evaluation, whatever the batch size or the process, from one
+    vectorised call. The hash is SplitMix64's finaliser in wrapping int64 arithmetic."""
+    j = torch.arange(k, device=users.device)
+    x = (users.long().unsqueeze(1) * k + j) + _signed(salt * _GOLDEN % (1 << 64))
+    x = (x ^ (x >> 30)) * _MIX1
+    x = (x ^ (x >> 27)) * _MIX2
+    x = x ^ (x >> 31)
+    items = x.remainder(n_items - 2) + 1  # 1 .. n_items - 2: one fewer than the items without the positive
+    return items + (items >= positives.unsqueeze(1)).long()  # skip over the positive
+
+
+def _signed(value):
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+_GOLDEN = 0x9E3779B97F4A7C15
+_MIX1, _MIX2 = (_signed(v) for v in (0xBF58476D1CE4E5B9, 0x94D049BB133111EB))
+
+
+def keep_candidates(scores, negatives, positive_u, positive_i):
+    """Scores of each row's positive and negatives; every other item -inf (never ranked)."""
+    kept = torch.full_like(scores, -np.inf)
+    kept.scatter_(1, negatives, scores.gather(1, negatives))
+    kept[positive_u, positive_i] = scores[positive_u, positive_i]
+    return kept
 
 
 def pessimistic_ties(scores, positive_u, positive_i):
