@@ -189,3 +189,33 @@ def test_feedback_data_errors_name_the_column():
         build("IDTransformer", topk=[10], **FEEDBACK)
     with pytest.raises(ConfigError, match="has no feedback head"):
         build("SASRec", feedback_field="rating", feedback_weight=1.0)
+
+
+def test_reranking_by_like_probability():
+    run = make_run("IDTransformer", eval_args={"mode": "full"}, topk=[10], valid_metric="ndcg@10", **FEEDBACK)
+    model = run.model.eval()
+
+    def evaluate(like_probability):
+        model.like_probability = like_probability
+        return run.trainer.evaluate(run.test_data, load_best_model=False)
+
+    # A constant P(like) keeps the order: the re-ranked top 10 is the next-item top 10.
+    constant = evaluate(lambda state, items: torch.full(items.shape, 0.5))
+    assert constant["liked_ndcg@10_reranked"] == constant["liked_ndcg@10"]
+
+    # An oracle that knows each user's held-out item (found from the user's sequence state) lifts it to
+    # the top whenever it is among the 100 re-ranked candidates; the next-item ranks say how often.
+    held_out, ranks = {}, []
+    with torch.no_grad():
+        for interaction, *_ in run.test_data:
+            for state, item in zip(model.sequence_output(interaction), interaction["item_id"].tolist()):
+                held_out[tuple(state.tolist())] = item
+            scores = model.full_sort_predict(interaction)
+            scores[:, 0] = -float("inf")
+            target = scores.gather(1, interaction["item_id"].unsqueeze(1))
+            ranks.append((scores >= target).sum(1)[interaction["rating"] >= 4])
+    oracle = evaluate(lambda state, items: torch.tensor(
+        [0.999 if held_out.get(tuple(s.tolist())) == int(i) else 1e-6 for s, i in zip(state, items)]))
+    in_top_100 = (torch.cat(ranks) <= 100).double().mean().item()
+    assert oracle["liked_ndcg@10_reranked"] == pytest.approx(in_top_100, abs=1e-4)
+    assert oracle["liked_ndcg@10_reranked"] > oracle["liked_ndcg@10"]
