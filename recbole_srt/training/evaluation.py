@@ -149,14 +149,14 @@ def fixed_negatives(users, positives, n_items, k, salt):
     """[users, k] negatives, uniform with replacement over items 1..n_items-1 except the user's positive
     (as RecBole's uniform sampler draws them), and a pure function of (salt, user id, j): each user gets
     the same negatives at every evaluation, whatever the batch size or the process, from one
-    vectorised call. The hash is SplitMix64's finaliser in wrapping int64 arithmetic."""
-    j = torch.arange(k, device=users.device)
-    x = (users.long().unsqueeze(1) * k + j) + _signed(salt * _GOLDEN % (1 << 64))
-    x = (x ^ (x >> 30)) * _MIX1
-    x = (x ^ (x >> 27)) * _MIX2
-    x = x ^ (x >> 31)
-    items = x.remainder(n_items - 2) + 1  # 1 .. n_items - 2: one fewer than the items without the positive
-    return items + (items >= positives.unsqueeze(1)).long()  # skip over the positive
+    vectorised call. Counters are mixed by SplitMix64's multiply-xorshift steps in wrapping int64
+    arithmetic, and the top 32 bits are mapped to the range by a multiply-shift (no division: the
+    modulo was half the cost)."""
+    x = users.long().unsqueeze(1) * k + torch.arange(k, device=users.device) + _signed(salt * _GOLDEN % (1 << 64))
+    x.mul_(_MIX1).bitwise_xor_(x >> 31).mul_(_MIX2)
+    high = (x >> 32).bitwise_and_(0xFFFFFFFF)  # 32 well-mixed bits, as a non-negative int64
+    items = high.mul_(n_items - 2).bitwise_right_shift_(32).add_(1)  # 1 .. n_items - 2: one fewer than the non-positives
+    return items.add_((items >= positives.unsqueeze(1)).long())  # skip over the positive
 
 
 def _signed(value):
