@@ -121,12 +121,12 @@ class Feedback(nn.Module):
         self.head = FeedbackHead(hidden_size, scale.n_outputs, dropout) if weight > 0 else None
 
     @classmethod
-    def from_config(cls, config):
+    def from_config(cls, config, scale):
         """None when the model neither reads nor predicts feedback."""
         use_input, weight = bool(config["feedback_input"]), float(config["feedback_weight"] or 0.0)
         if not config["feedback_field"] or not (use_input or weight > 0):
             return None
-        return cls(FeedbackScale.from_config(config), config["hidden_size"], use_input, weight,
+        return cls(scale, config["hidden_size"], use_input, weight,
                    config["hidden_dropout_prob"])
 
     @staticmethod

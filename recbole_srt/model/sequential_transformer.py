@@ -54,8 +54,8 @@ class SequentialTransformer(SequentialRecommender):
         self.next_item_weight = float(config["next_item_weight"])
         self.liked_targets_only = config["next_item_targets"] == "liked"
         self.feedback_field = config["feedback_field"]
-        self.feedback = Feedback.from_config(config)
         self.feedback_scale = FeedbackScale.from_config(config) if self.feedback_field else None
+        self.feedback = Feedback.from_config(config, self.feedback_scale)
         if self.feedback_scale is not None:
             self._check_feedback_data(config, dataset)
         self.apply(self._init_weights)
