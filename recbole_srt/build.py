@@ -60,7 +60,8 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
                           "the plugin's SRT and IDTransformer do")
     if getattr(model_class, "needs_text", lambda c: False)(config):
         check_text_fields(config)
-    check_valid_metric(config, feedback_metrics(config) if getattr(model_class, "trains_on_windows", False) else ())
+    check_valid_metric(config, (feedback_metrics(config) if getattr(model_class, "trains_on_windows", False) else [])
+                       + (["cross_entropy"] if config["eval_cross_entropy"] else []))
     check_time_column(config)
     return config
 
@@ -80,6 +81,12 @@ def check_plugin_keys(config):
     budget = config["time_budget"]
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
         raise ConfigError(f"time_budget must be a number of seconds > 0 (~ for none), got {budget!r}")
+    modes = (config["eval_args"] or {}).get("mode") or "full"
+    mode = ", ".join(str(m) for m in (modes.values() if isinstance(modes, dict) else [modes]))
+    if config["eval_cross_entropy"] and "uni" in mode and config["eval_negatives"] == "recbole":
+        raise ConfigError("eval_cross_entropy: the catalog-wide cross-entropy needs every item's score, which "
+                          f"RecBole's sampled loader (eval_negatives: recbole, mode {mode}) never computes: "
+                          "use eval_negatives: fixed or mode: full")
     steps = config["gradient_accumulation_steps"]
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
         raise ConfigError(f"gradient_accumulation_steps must be an integer >= 1, got {steps!r}")

@@ -143,7 +143,8 @@ def _config_base():
     class HookedConfig(Config):
         """RecBole 1.2.1's Config with the private steps the plugin extends turned into named hooks:
         ``command_line()``, ``resolve_model(model)``, ``layer_defaults(model, dataset)`` (after RecBole's
-        own yaml files) and ``finalise(final_dict)``. Only this class knows those private names."""
+        own yaml files), ``finalise(final_dict)`` and ``after_defaults(final_dict)`` (after RecBole derives
+        eval_type, valid_metric_bigger...). Only this class knows those private names."""
 
         def _load_cmd_line(self):
             return self.command_line()
@@ -157,6 +158,13 @@ def _config_base():
 
         def _get_final_config_dict(self):
             return self.finalise(super()._get_final_config_dict())
+
+        def _set_default_parameters(self):
+            super()._set_default_parameters()
+            self.after_defaults(self.final_config_dict)
+
+        def after_defaults(self, final):
+            pass
 
     return HookedConfig
 

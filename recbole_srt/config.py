@@ -24,6 +24,7 @@ from recbole_srt.config_check import ConfigError, check_types, check_unknown_key
 PROPERTIES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "properties")
 # Options of run_recbole_srt.py itself, which reach the Config as command-line keys.
 SCRIPT_KEYS = ("model", "dataset", "config_files", "debug")
+SMALLER_METRICS = ("cross_entropy", "feedback_logloss")  # plugin metrics where lower is better
 
 
 def plugin_models():
@@ -139,6 +140,11 @@ class SRTConfig(compat.HookedConfig):
         # RecBole logs use_gpu=True on machines without one.
         final["use_gpu"] = bool(final.get("use_gpu")) and torch.cuda.is_available()
         return final
+
+    def after_defaults(self, final):
+        # RecBole judges lower-is-better from its own metric names only; the plugin's losses are too.
+        if str(final.get("valid_metric", "")).lower() in SMALLER_METRICS:
+            final["valid_metric_bigger"] = False
 
     def _check_user_keys(self, config_files, config_dict):
         """Unknown keys and values of the wrong type fail here, before any data is loaded."""

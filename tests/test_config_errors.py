@@ -108,3 +108,16 @@ def test_the_script_prints_user_errors_in_one_line_and_keeps_the_traceback_for_d
     assert "Traceback" not in done.stderr
     debug = subprocess.run(command + ["--debug"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert debug.returncode != 0 and "Traceback" in debug.stderr
+
+
+def test_catalog_cross_entropy_needs_catalog_scores_and_is_lower_is_better():
+    from recbole_srt.config_check import ConfigError
+
+    with pytest.raises(ConfigError, match="eval_cross_entropy.*eval_negatives: fixed"):
+        load_config("IDTransformer", "ml-100k", config_dict={"eval_cross_entropy": True, "eval_negatives": "recbole"})
+    # RecBole knows lower-is-better only for its own metric names (rmse, logloss...)
+    for metric, extra in (("cross_entropy", {"eval_cross_entropy": True}),
+                          ("feedback_logloss", {"feedback_field": "rating"})):
+        config = load_config("IDTransformer", "ml-100k", config_dict={"valid_metric": metric, **extra})
+        assert config["valid_metric_bigger"] is False
+    assert load_config("IDTransformer", "ml-100k")["valid_metric_bigger"] is True

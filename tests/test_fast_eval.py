@@ -124,3 +124,21 @@ def test_fixed_negatives_give_the_same_metrics_at_every_evaluation():
     assert dict(first) == dict(second)
     candidates = keep_candidates(torch.zeros(1, 5), torch.tensor([[1, 1, 3]]), torch.tensor([0]), torch.tensor([2]))
     assert torch.isfinite(candidates).tolist() == [[False, True, True, True, False]]
+
+
+def test_catalog_cross_entropy_is_the_held_out_items_log_loss_on_full_and_fixed_sampled_paths():
+    runs = {mode: make_run("IDTransformer", eval_args={"mode": mode}, eval_cross_entropy=True, seed=7)
+            for mode in ("full", "uni100")}
+    model = runs["full"].model.eval()
+    runs["uni100"].model.load_state_dict(model.state_dict())
+    results = {mode: run.trainer.evaluate(run.valid_data, load_best_model=False) for mode, run in runs.items()}
+    # Direct: cross_entropy of the model's logits over items 1.. for each user's validation item.
+    losses = []
+    with torch.no_grad():
+        for interaction, _, positive_u, positive_i in runs["full"].valid_data:
+            logits = model.full_sort_predict(interaction)[:, 1:]
+            losses.append(torch.nn.functional.cross_entropy(logits, positive_i - 1, reduction="none"))
+    direct = torch.cat(losses).mean().item()
+    assert results["full"]["cross_entropy"] == pytest.approx(direct, abs=2e-4)
+    assert results["uni100"]["cross_entropy"] == results["full"]["cross_entropy"]
+    assert results["uni100"]["ndcg@5"] != results["full"]["ndcg@5"]  # the ranking metrics do see the sampling

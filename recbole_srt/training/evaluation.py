@@ -30,6 +30,8 @@ class RankingEvaluation:
         self.eval_type = config["eval_type"]
         self.batch_rows = config["eval_batch_size"]
         self.feedback = FeedbackEvaluation(config) if config["feedback_field"] else None
+        self.cross_entropy = bool(config["eval_cross_entropy"])
+        self._ce_sum, self._ce_rows = 0.0, 0
         self._warned = set()
 
     def prepare(self, train_data):
@@ -45,6 +47,7 @@ class RankingEvaluation:
         full = isinstance(eval_data, FullSortEvalDataLoader)
         sampled = sampled_spec(self.config, eval_data, n_items)
         feedback = self.feedback if getattr(model, "feedback_scale", None) is not None else None
+        self._ce_sum, self._ce_rows = 0.0, 0
         for batched_data in progress(eval_data, "Evaluate"):
             interaction, scores, positive_u, positive_i = (
                 self.full_sort(model, batched_data, n_items, sampled) if full else self.sampled(model, batched_data, n_items)
@@ -58,6 +61,11 @@ class RankingEvaluation:
         result = self.evaluator.evaluate(collected_data(self.collector))
         if feedback is not None:
             result.update(feedback.result())
+        if self.cross_entropy and self._ce_rows:
+            result["cross_entropy"] = round(self._ce_sum / self._ce_rows, self.config["metric_decimal_place"])
+        elif self.cross_entropy:
+            self._warn_once("eval_cross_entropy: this evaluation scored candidates only (RecBole's sampled "
+                            "loader), so cross_entropy is not reported")
         return result
 
     def collect_feedback(self, model, feedback, row_idx, interaction, scores, positive_u, positive_i, full):
@@ -74,6 +82,15 @@ class RankingEvaluation:
         users = interaction[rows]
         feedback.collect(model, users, users[self.config["ITEM_ID_FIELD"]], users[self.feedback.field],
                          scores[user_rows])
+
+    def collect_cross_entropy(self, scores, positive_u, positive_i):
+        """-log softmax over the whole catalog (padding excluded, history not masked) of each held-out
+        item: Zhang et al.'s test loss. Taken from the full scores before any uniN reduction, so it is
+        the same number under full ranking and fixed sampled negatives."""
+        rows = scores[positive_u].float()
+        losses = torch.logsumexp(rows, dim=1) - rows[torch.arange(len(positive_u), device=rows.device), positive_i]
+        self._ce_sum += float(losses.double().sum())
+        self._ce_rows += len(losses)
 
     def _warn_once(self, message):
         if message not in self._warned:
@@ -94,6 +111,8 @@ class RankingEvaluation:
             scores = self.predict_in_chunks(model, rows)
         scores = scores.view(-1, n_items)
         scores[:, 0] = -np.inf
+        if self.cross_entropy:
+            self.collect_cross_entropy(scores, positive_u.to(self.device), positive_i.to(self.device))
         if history_index is not None:  # RecBole gives none for sequential models: history items stay ranked
             scores[history_index] = -np.inf
         if sampled is not None:
