@@ -116,6 +116,21 @@ def test_time_buckets_follow_the_reference_log_buckets():
     assert buckets[0, :, 0].tolist() == expected
     assert torch.equal(buckets, buckets.transpose(1, 2))  # |t_q - t_k|
     assert time_buckets(torch.tensor([[0, 10 ** 18]])).max() == 128  # clamped to the last bucket
+    # A rescaled time field (ml-100k's yaml maps its 18,561,928 s to [0, 1]) buckets as seconds again.
+    scaled = timestamps.double() / 18_561_928
+    rescaled = time_buckets(scaled, 18_561_928)  # float32 rounding may cross a bucket edge by one
+    assert torch.equal(rescaled[0, :, 0], buckets[0, :, 0]) and (rescaled - buckets).abs().max() <= 1
+    assert time_buckets(scaled)[0, :5, :5].max() == 0  # read as seconds, gaps up to 1000 s fall under one
+
+
+def test_ml100k_hstu_reads_its_time_field_in_seconds():
+    from recbole_srt.build import load_config
+    from recbole_srt.model.backbones import BACKBONES
+
+    config = load_config("IDTransformer", "ml-100k", config_dict={"backbone": "hstu"})
+    assert BACKBONES.get("hstu").from_config(config).time_unit_seconds == 18_561_928
+    with pytest.raises(Exception, match="time_unit_seconds must be a number of seconds > 0"):
+        load_config("IDTransformer", "ml-100k", config_dict={"backbone": "hstu", "time_unit_seconds": -1})
 
 
 @pytest.mark.parametrize("length", [LENGTH, 5])

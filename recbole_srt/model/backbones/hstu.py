@@ -26,10 +26,11 @@ TIME_BUCKETS = 128  # the reference's num_buckets
 TIME_BUCKET_BASE = 0.301  # the reference divides ln|dt| by 0.301 (log10 2): ~0.43 buckets per doubling
 
 
-def time_buckets(timestamps):
-    """[batch, length] -> [batch, length, length] bucket of |t_q - t_k|, the reference's
-    ``(log(|dt|.clamp(min=1)) / 0.301).long()`` clamped to [0, TIME_BUCKETS]."""
-    gaps = (timestamps[:, :, None] - timestamps[:, None, :]).abs().float().clamp(min=1)
+def time_buckets(timestamps, unit_seconds=1.0):
+    """[batch, length] -> [batch, length, length] bucket of |t_q - t_k| in seconds, the reference's
+    ``(log(|dt|.clamp(min=1)) / 0.301).long()`` clamped to [0, TIME_BUCKETS]. ``unit_seconds``: seconds
+    per unit of the loaded time field (not 1 when the dataset rescales it, as ml-100k's yaml does)."""
+    gaps = ((timestamps[:, :, None] - timestamps[:, None, :]).abs().float() * unit_seconds).clamp(min=1)
     return (gaps.log() / TIME_BUCKET_BASE).long().clamp(0, TIME_BUCKETS)
 
 
@@ -82,9 +83,11 @@ class HSTU(nn.Module):
     activation is SiLU by definition.
     """
 
-    def __init__(self, n_layers, n_heads, hidden_size, max_length, hidden_dropout, attn_dropout, eps=1e-6):
+    def __init__(self, n_layers, n_heads, hidden_size, max_length, hidden_dropout, attn_dropout, eps=1e-6,
+                 time_unit_seconds=1.0):
         super().__init__()
         self.n_layers, self.n_heads, self.hidden_size, self.max_length = n_layers, n_heads, hidden_size, max_length
+        self.time_unit_seconds = float(time_unit_seconds)
         # The reference adds a learned absolute position table to the inputs (its input
         # preprocessor, shared with its SASRec) on top of the relative bias; kept.
         self.position_embedding = nn.Embedding(max_length, hidden_size)
@@ -105,11 +108,15 @@ class HSTU(nn.Module):
         return cls(
             config["n_layers"], config["n_heads"], config["hidden_size"], config["MAX_ITEM_LIST_LENGTH"],
             config["hidden_dropout_prob"], config["attn_dropout_prob"], config["layer_norm_eps"],
+            (config["time_unit_seconds"] if "time_unit_seconds" in config else None) or 1.0,
         )
 
     @staticmethod
     def check_config(config):
         hidden, heads = config["hidden_size"], config["n_heads"]
+        unit = config["time_unit_seconds"] if "time_unit_seconds" in config else None
+        if unit is not None and (isinstance(unit, bool) or not isinstance(unit, (int, float)) or unit <= 0):
+            raise ConfigError(f"time_unit_seconds must be a number of seconds > 0 (~ for 1), got {unit!r}")
         if not isinstance(heads, int) or heads < 1 or not isinstance(hidden, int) or hidden % heads != 0:
             raise ConfigError(f"hidden_size ({hidden}) must be divisible by n_heads ({heads})")
 
@@ -124,7 +131,7 @@ class HSTU(nn.Module):
         # The reference buckets t(next item at the query) - t(key), i.e. it reads the target's
         # timestamp; only the inputs' timestamps are given here, so the query's own is used,
         # which keeps position t a function of inputs 0..t.
-        buckets = None if timestamps is None else time_buckets(timestamps)
+        buckets = None if timestamps is None else time_buckets(timestamps, self.time_unit_seconds)
         for layer in self.layers:
             x = layer(x, distance, mask, buckets)
         return self.final_norm(x)
