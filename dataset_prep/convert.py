@@ -94,7 +94,8 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
         with stages("write .item"):
             write_items(os.path.join(tmp, f"{name}.item"), kept_items, item_names, titles, brands, cats)
         with stages("tokenizer"):
-            text_path = write_tokenizer(tmp, name, titles, brands, kept_items, tokenizer, vocab_size, final)
+            second = cats if formats["meta"] == "movielens" else brands  # the second text field
+            text_path = write_tokenizer(tmp, name, titles, second, kept_items, tokenizer, vocab_size, final)
         kept = kept_items.tolist()
         stats = {
             "name": name,
@@ -115,7 +116,9 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
         }
         with open(os.path.join(tmp, "stats.json"), "w", encoding="utf-8") as f:
             json.dump(stats, f, indent=1)
-        write_properties(tmp, name, text_path, text_source)
+        # MovieLens has no brands: its genres are the second text field, as ml-100k's yaml does
+        write_properties(tmp, name, text_path, text_source,
+                         ["title", "categories"] if formats["meta"] == "movielens" else ["title", "brand"])
         if os.path.exists(final):
             shutil.rmtree(final)
         os.replace(tmp, final)
@@ -229,7 +232,8 @@ def write_items(path, kept_items, item_names, titles, brands, cats):
 
 
 def write_tokenizer(tmp, name, titles, brands, kept_items, tokenizer, vocab_size, final):
-    """Path (in the final dataset folder) of the tokenizer the dataset uses."""
+    """Path (in the final dataset folder) of the tokenizer the dataset uses, trained on the two text
+    fields (``brands``: the second one)."""
     if tokenizer:
         if not os.path.isfile(tokenizer):
             raise FileNotFoundError(f"--tokenizer: no SentencePiece model at {tokenizer}")
@@ -243,7 +247,7 @@ def write_tokenizer(tmp, name, titles, brands, kept_items, tokenizer, vocab_size
     return os.path.abspath(os.path.join(final, f"{name}.spm.model"))
 
 
-def write_properties(tmp, name, tokenizer_path, text_source=None):
+def write_properties(tmp, name, tokenizer_path, text_source=None, text_fields=("title", "brand")):
     """<name>.yaml beside the atomic files: read by SRTConfig for --dataset=<name>."""
     lines = [
         f"# Written by dataset_prep for {name}.",
@@ -251,7 +255,7 @@ def write_properties(tmp, name, tokenizer_path, text_source=None):
         "load_col:",
         "  inter: [user_id, item_id, rating, timestamp]",
         "  item: [item_id, title, brand, categories]",
-        "text_fields: [title, brand]",
+        f"text_fields: [{', '.join(text_fields)}]",
     ]
     if tokenizer_path:
         lines.append(f"tokenizer_path: {json.dumps(tokenizer_path)}")

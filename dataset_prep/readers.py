@@ -46,8 +46,9 @@ def open_binary(path):
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
 
 
-def lines(path, bad, progress=None):
-    """(line number, decoded line) for each non-empty line; undecodable lines are counted."""
+def lines(path, bad, progress=None, fallback=None):
+    """(line number, decoded line) for each non-empty line; undecodable lines are counted (or, with
+    ``fallback``, decoded with that encoding: GroupLens' .dat files are ISO-8859-1)."""
     name = os.path.basename(path)
     line_no = 0
     f = open_binary(path)  # outside the try: a missing or unreadable file is not a corrupt one
@@ -59,8 +60,10 @@ def lines(path, bad, progress=None):
                 try:
                     text = raw.decode("utf-8").strip()
                 except UnicodeDecodeError:
-                    bad.add(name, "not UTF-8", line_no)
-                    continue
+                    if fallback is None:
+                        bad.add(name, "not UTF-8", line_no)
+                        continue
+                    text = raw.decode(fallback).strip()
                 if text:
                     yield line_no, text
     except (EOFError, OSError, zlib.error) as error:
@@ -160,6 +163,10 @@ def detect_review_format(path):
         if not sample:
             if text.startswith("{"):
                 return "json"
+            if "::" in text:
+                return "movielens_dat"  # GroupLens ML-1M / ML-10M ratings.dat: user::item::rating::time
+            if text.lower().startswith("userid,"):
+                return "csv_user_item"  # GroupLens ML-20M / ML-25M ratings.csv, with its header
             if "," in text:
                 # 2014 ratings_<Cat>.csv are user,item,...; 2018 <Cat>.csv and all_csv_files.csv are item,user,...
                 return "csv_user_item" if name.startswith("ratings_") else "csv_item_user"
@@ -203,6 +210,18 @@ def read_reviews(path, bad, progress=None):
                 bad.add(name, "missing or non-numeric time", line_no)
                 continue
             yield user, item, rating, stamp
+    elif fmt == "movielens_dat":
+        for line_no, text in lines(path, bad, progress):
+            parts = text.split("::")
+            if len(parts) != 4 or not parts[0] or not parts[1]:
+                bad.add(name, "not 'user::item::rating::time'", line_no)
+                continue
+            try:
+                rating, stamp = float(parts[2]), float(parts[3])
+            except ValueError:
+                bad.add(name, "non-numeric rating or time", line_no)
+                continue
+            yield parts[0], parts[1], rating, stamp
     elif fmt.startswith("csv"):
         user_col, item_col = (0, 1) if fmt == "csv_user_item" else (1, 0)
         for line_no, text in lines(path, bad, progress):
@@ -285,6 +304,7 @@ ASIN = re.compile(r"""["'](?:parent_asin|asin)["']\s*:\s*["']([^"'\\]+)["']""")
 META_FORMATS = {  # detected metadata format -> what the item texts are (stats.json's text_source)
     "json": "titles and brands of Amazon metadata (2014 Python-literal or 2018/2023 JSON lines)",
     "item_table": "title and brand columns of a RecBole .item table",
+    "movielens": "movie titles (with the year) and genres of GroupLens movies.dat / movies.csv",
     "id_text": "keyword texts from 'ASIN text' lines (e.g. IDGenRec's item_generative_indexing_phase_0.txt): "
                "lowercased, punctuation-stripped, mostly truncated titles, not the raw titles; no brands",
 }
@@ -293,9 +313,11 @@ META_FORMATS = {  # detected metadata format -> what the item texts are (stats.j
 def detect_meta_format(path):
     """'json' (2014 Python-literal or 2018/2023 JSON lines), 'item_table' (a RecBole .item TSV with its
     'name:type' header) or 'id_text' (one 'ASIN text' line per item, space-separated, no header)."""
-    first = next((text for _, text in lines(path, BadLines())), "")
+    first = next((text for _, text in lines(path, BadLines(), fallback="latin-1")), "")
     if first.startswith("{"):
         return "json"
+    if "::" in first or first.lower().startswith("movieid,"):
+        return "movielens"
     fields = first.split(None, 1)
     if "\t" in first or not fields or ATOMIC_HEADER.match(fields[0]):
         return "item_table"  # read_item_table says what is wrong with a table that lacks item_id
@@ -332,6 +354,9 @@ def read_meta(path, bad, progress=None, wanted=None):
     if fmt == "id_text":
         yield from read_id_texts(path, bad, progress, wanted)
         return
+    if fmt == "movielens":
+        yield from read_movies(path, bad, progress)
+        return
     for line_no, text in lines(path, bad, progress):
         if wanted is not None:
             found = ASIN.findall(text)
@@ -347,6 +372,26 @@ def read_meta(path, bad, progress=None, wanted=None):
             continue
         brand = obj.get("brand", obj.get("store", ""))
         yield (item, clean_text(obj.get("title", "")), clean_text(brand), *categories_of(obj))
+
+
+def read_movies(path, bad, progress=None):
+    """(movie id, title, no brand, genres, genres) from GroupLens movies.dat ('id::title::A|B', ISO-8859-1)
+    or movies.csv ('movieId,title,genres' header; titles with commas are quoted)."""
+    import csv
+
+    name = os.path.basename(path)
+    for line_no, text in lines(path, bad, progress, fallback="latin-1"):
+        if "::" in text:
+            parts = text.split("::")
+        else:
+            parts = next(csv.reader([text]))
+            if line_no == 1 and parts[:1] == ["movieId"]:
+                continue
+        if len(parts) != 3 or not parts[0]:
+            bad.add(name, "not 'movie::title::genres'", line_no)
+            continue
+        genres = [g.replace(" ", "_") for g in parts[2].split("|") if g and g != "(no genres listed)"]
+        yield parts[0], clean_text(parts[1]), "", genres, set(genres)
 
 
 def read_item_table(path, bad):
