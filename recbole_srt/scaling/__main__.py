@@ -1,4 +1,4 @@
-"""python -m recbole_srt.scaling sweep|fit|plot ... (see --help of each)."""
+"""python -m recbole_srt.scaling sweep|fit|plot|laws ... (see --help of each)."""
 
 import argparse
 import json
@@ -60,8 +60,33 @@ def main(argv=None):
         sub.add_argument("--holdout", type=int, default=2, help="largest runs held out by the extrapolation check")
         sub.add_argument("--out", required=True, help="fit: JSON file; plot: folder")
 
+    report = commands.add_parser(
+        "laws", help="per group of runs (--by): test metrics over seeds, envelopes, Zhang et al.'s size law, "
+                     "Shen et al.'s Performance Law; JSON, markdown and figures")
+    report.add_argument("--results", required=True)
+    report.add_argument("--by", default=None, help="group runs by this option (backbone, item_encoder...), or by "
+                        "model / dataset / preset")
+    report.add_argument("--metrics", default="cross_entropy,hit@10,ndcg@10",
+                        help="test metrics (cross_entropy needs eval_cross_entropy: True in the runs)")
+    report.add_argument("--valid-metric", default="ndcg@10", help="validation metric of the envelopes")
+    report.add_argument("--n-kind", default="non_embedding", choices=["non_embedding", "total"])
+    report.add_argument("--holdout", type=int, default=2, help="largest sizes held out by the size-law check")
+    report.add_argument("--perf-holdout", type=int, default=1, help="largest sizes held out by the Performance Law")
+    report.add_argument("--out", required=True, help="folder for laws.json, laws.md and the PNGs")
+
     args = parser.parse_args(argv)
     try:
+        if args.command == "laws":
+            from recbole_srt.scaling.analysis import load_runs
+            from recbole_srt.scaling.report import write
+
+            metrics = [m.strip().lower() for m in args.metrics.split(",") if m.strip()]
+            _, text, paths = write(load_runs(args.results), args.out, args.by, metrics, args.valid_metric.lower(),
+                                   args.n_kind, args.holdout, args.perf_holdout)
+            print(text)
+            for path in [os.path.join(args.out, "laws.json"), os.path.join(args.out, "laws.md"), *paths]:
+                print(path)
+            return 0
         if args.command == "sweep":
             from recbole_srt.scaling.presets import preset
             from recbole_srt.scaling.sweep import failures, parse_assignments, plan, sweep as run_sweep

@@ -98,3 +98,108 @@ def fit_all(runs, metric="ndcg@5", n_kind="non_embedding", robust=False, n_boot=
         out["nt"] = f"needs 6 runs, has {len(best['n'])}"
     out["best_runs"] = {k: v.tolist() for k, v in best.items()}
     return out
+
+
+def group_runs(runs, key=None):
+    """{value of ``key`` (an option such as backbone, or model / dataset / preset): runs}; one group "all"
+    without a key. A run that does not set the option is grouped under the model's default."""
+    if not key:
+        return {"all": runs}
+    groups = {}
+    for run in runs:
+        value = run.get(key) if key in ("model", "dataset", "preset") else run.get("options", {}).get(key)
+        groups.setdefault(str(value) if value is not None else "default", []).append(run)
+    return dict(sorted(groups.items()))
+
+
+def shape_of(run):
+    """(layers, hidden size) of a run: its preset, overridden by its options."""
+    from recbole_srt.scaling.presets import preset
+
+    size = preset(run["preset"]) if run.get("preset") else {}
+    options = run.get("options", {})
+    return int(options.get("n_layers", size.get("n_layers", 0))), int(options.get("hidden_size", size.get("hidden_size", 0)))
+
+
+def test_summary(runs, metrics):
+    """{dataset: {metric: {"mean", "std", "runs"}}} of the runs' test results (std over seeds, ddof 1)."""
+    out = {}
+    for dataset in sorted({r["dataset"] for r in runs}):
+        values = {}
+        for run in (r for r in runs if r["dataset"] == dataset):
+            for metric in metrics:
+                if metric in run.get("test_result", {}):
+                    values.setdefault(metric, []).append(run["test_result"][metric])
+        out[dataset] = {m: {"mean": float(np.mean(v)), "std": float(np.std(v, ddof=1)) if len(v) > 1 else 0.0,
+                            "runs": len(v)} for m, v in values.items()}
+    return out
+
+
+def data_quality(runs, m=2, max_len=50):
+    """{dataset: {interactions, apen, D'}}: D' = interactions x ApEn' (Shen et al.'s data proxy), from the
+    dataset's .inter file (the data path of the run's command). ApEn' is their code's: the mean over
+    users of |Phi^m - Phi^m+1| of the last ``max_len`` item ids, ids matching exactly (their r < 1)."""
+    from recbole_srt.stats import StatsError, run as dataset_stats
+
+    out = {}
+    for run in runs:
+        if run["dataset"] in out:
+            continue
+        data_path = next((a.split("=", 1)[1] for a in run.get("command", []) if a.startswith("--data_path=")), None)
+        try:
+            stats, _, _ = dataset_stats(run["dataset"], data_path, m=m, max_len=max_len)
+        except StatsError as error:
+            raise ValueError(f"the Performance Law reads each dataset's interactions: {error}") from None
+        apen = stats["apen"]["apen_abs_mean"]
+        out[run["dataset"]] = {"interactions": stats["interactions"], "users": stats["users"], "apen": apen,
+                               "apen_m": m, "apen_max_len": max_len, "d_prime": stats["interactions"] * apen}
+    return out
+
+
+def fit_size_laws(runs, metrics, n_kind="non_embedding", holdout=2):
+    """Per dataset and test metric: Zhang et al.'s L(N) = L_inf + (N0/N)^alpha (mirrored for ranking
+    metrics) on every size, and the extrapolation to the ``holdout`` largest sizes from the others."""
+    from recbole_srt.scaling import loss_law
+
+    out = {}
+    for dataset in sorted({r["dataset"] for r in runs}):
+        chosen = [r for r in runs if r["dataset"] == dataset]
+        n = np.array([r["non_embedding_parameters"] if n_kind == "non_embedding" else r["parameters"] for r in chosen],
+                     dtype=float)
+        for metric in metrics:
+            have = np.array([metric in r.get("test_result", {}) for r in chosen])
+            if len(np.unique(n[have])) < 3:
+                continue
+            values = np.array([r["test_result"][metric] for r, h in zip(chosen, have) if h], dtype=float)
+            sign = loss_law.sign_of(metric)
+            entry = {"sizes": np.unique(n[have]).tolist(), "fit": loss_law.fit_size_law(n[have], values, sign)}
+            try:
+                entry["extrapolation"] = loss_law.extrapolate(n[have], values, sign, holdout)
+            except ValueError as error:
+                entry["extrapolation"] = str(error)
+            out.setdefault(dataset, {})[metric] = entry
+    return out
+
+
+def fit_performance_laws(runs, metrics, n_kind="non_embedding", holdout=1, quality=None):
+    """Per test metric (not loss): Shen et al.'s law over every run (model shape x dataset), and its
+    predictions for the ``holdout`` largest model sizes fitted without them."""
+    from recbole_srt.scaling import performance_law
+
+    quality = quality or data_quality(runs)
+    out = {"data": quality}
+    shapes = np.array([shape_of(r) for r in runs], dtype=float)
+    n = np.array([r["non_embedding_parameters"] if n_kind == "non_embedding" else r["parameters"] for r in runs],
+                 dtype=float)
+    data = np.array([quality[r["dataset"]]["d_prime"] for r in runs], dtype=float)
+    for metric in metrics:
+        if metric == "cross_entropy" or not all(metric in r.get("test_result", {}) for r in runs):
+            continue
+        values = np.array([r["test_result"][metric] for r in runs], dtype=float)
+        try:
+            entry = {"fit": performance_law.fit_performance_law(shapes[:, 0], shapes[:, 1], data, values)}
+            entry["holdout"] = performance_law.holdout_check(shapes[:, 0], shapes[:, 1], data, values, n, holdout)
+        except (ValueError, RuntimeError) as error:
+            entry = str(error)
+        out[metric] = entry
+    return out

@@ -3,7 +3,12 @@
 inner_size is RecBole's default 256 throughout: the paper does not state it, and with 256 the
 largest preset has the 9.6M non-embedding parameters the paper reports (with 4 x hidden it would
 have about 19M).
+
+Any other size is named the same way, ``L{layers}-H{heads}-D{hidden}`` with an optional
+``-I{inner}`` (default 256), e.g. ``L1-H1-D16`` for the small end of an ID-model law.
 """
+
+import re
 
 from torch import nn
 from recbole_srt.config_check import ConfigError
@@ -17,11 +22,20 @@ SMALLEST_FIRST = sorted(PRESETS, key=lambda name: (PRESETS[name]["hidden_size"] 
                                                    PRESETS[name]["n_heads"]))
 
 
+NAMED_SIZE = re.compile(r"L(\d+)-H(\d+)-D(\d+)(?:-I(\d+))?")
+
+
 def preset(name):
-    try:
+    if name in PRESETS:
         return dict(PRESETS[name])
-    except KeyError:
-        raise ConfigError(f"preset: unknown '{name}'; the presets are {', '.join(SMALLEST_FIRST)}") from None
+    match = NAMED_SIZE.fullmatch(str(name))
+    if not match or 0 in [int(g) for g in match.groups() if g]:
+        raise ConfigError(f"preset: unknown '{name}'; the paper's presets are {', '.join(SMALLEST_FIRST)}, and any "
+                          "L<layers>-H<heads>-D<hidden>[-I<inner>] names a size") from None
+    layers, heads, hidden, inner = match.groups()
+    if int(hidden) % int(heads):
+        raise ConfigError(f"preset: '{name}': hidden size {hidden} is not divisible by {heads} heads")
+    return {"n_layers": int(layers), "n_heads": int(heads), "hidden_size": int(hidden), "inner_size": int(inner or 256)}
 
 
 def parameter_counts(model):

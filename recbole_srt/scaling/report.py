@@ -1,0 +1,179 @@
+"""``python -m recbole_srt.scaling laws``: every law of a sweep, per group of runs, as JSON, markdown and PNG.
+
+Per group (``--by backbone``, ``--by item_encoder``...): the test metrics over seeds, the envelope and
+sigmoid of the validation metric against FLOPs (the SRT paper's Eq. 3), Zhang et al.'s size law of
+the test loss and of the ranking metrics per dataset, and Shen et al.'s Performance Law over model
+shape x data. The envelopes of every group are drawn on one figure.
+"""
+
+import json
+import os
+
+import numpy as np
+
+from recbole_srt.scaling import analysis, laws, loss_law, performance_law
+
+
+def build(runs, by=None, metrics=("cross_entropy", "hit@10", "ndcg@10"), valid_metric="ndcg@10",
+          n_kind="non_embedding", holdout=2, perf_holdout=1):
+    groups = analysis.group_runs(runs, by)
+    quality = None
+    out = {"by": by, "n_kind": n_kind, "groups": {}}
+    for name, group in groups.items():
+        entry = {"runs": len(group), "test": analysis.test_summary(group, metrics)}
+        try:
+            entry["envelope"] = analysis.fit_all(group, valid_metric, n_kind, n_boot=0, holdout=0)
+        except ValueError as error:
+            entry["envelope"] = str(error)
+        entry["size_laws"] = analysis.fit_size_laws(group, metrics, n_kind, holdout)
+        if len({r["dataset"] for r in group}) > 1 or len({analysis.shape_of(r) for r in group}) > 1:
+            quality = quality or analysis.data_quality(runs)
+            entry["performance_law"] = analysis.fit_performance_laws(group, metrics, n_kind, perf_holdout, quality)
+        out["groups"][name] = entry
+    return out
+
+
+def _pm(stat, digits=4):
+    return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}" if stat["runs"] > 1 else f"{stat['mean']:.{digits}f}"
+
+
+def markdown(report, metrics):
+    by = report["by"] or "all runs"
+    lines = [f"# Laws by {by}", "", "## Test metrics (mean ± std over the runs of each group and dataset)", "",
+             "| group | dataset | runs | " + " | ".join(metrics) + " |", "|---|---|---|" + "---|" * len(metrics)]
+    for name, entry in report["groups"].items():
+        for dataset, stats in entry["test"].items():
+            runs = max((s["runs"] for s in stats.values()), default=0)
+            lines.append(f"| {name} | {dataset} | {runs} | "
+                         + " | ".join(_pm(stats[m]) if m in stats else "" for m in metrics) + " |")
+    lines += ["", "## Size law L(N) = L_inf + (N0/N)^alpha (Zhang et al.; ranking metrics mirrored), "
+              "fitted without the largest sizes", "",
+              "| group | dataset | metric | L_inf | N0 | alpha | held-out N | predicted | observed | max rel. error |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for name, entry in report["groups"].items():
+        for dataset, per_metric in entry["size_laws"].items():
+            for metric, law in per_metric.items():
+                ext = law["extrapolation"]
+                if isinstance(ext, str):
+                    lines.append(f"| {name} | {dataset} | {metric} | | | | {ext} | | | |")
+                    continue
+                p = ext["params"]
+                lines.append(f"| {name} | {dataset} | {metric} | {p['limit']:.4f} | {p['N0']:.3g} | {p['alpha']:.3f} | "
+                             + ", ".join(f"{n:.3g}" for n in ext["held_out_sizes"]) + " | "
+                             + ", ".join(f"{v:.4f}" for v in ext["predicted"]) + " | "
+                             + ", ".join(f"{v:.4f}" for v in ext["observed"]) + f" | {100 * ext['max_rel_error']:.1f}% |")
+    perf = [(n, e["performance_law"]) for n, e in report["groups"].items() if "performance_law" in e]
+    if perf:
+        lines += ["", "## Performance Law (Shen et al.), fitted without the largest size, predicting it on every dataset",
+                  "", "| group | metric | terms | R² (all runs) | held-out runs | mean rel. error | max rel. error |",
+                  "|---|---|---|---|---|---|---|"]
+        for name, law in perf:
+            for metric, entry in law.items():
+                if metric == "data":
+                    continue
+                if isinstance(entry, str):
+                    lines.append(f"| {name} | {metric} | {entry} | | | | |")
+                    continue
+                h = entry["holdout"]
+                r2 = entry["fit"]["r2"]
+                lines.append(f"| {name} | {metric} | {', '.join(entry['fit']['terms'])} | "
+                             f"{'' if r2 is None else f'{r2:.3f}'} | {len(h['points'])} | "
+                             f"{100 * h['mean_rel_error']:.1f}% | {100 * h['max_rel_error']:.1f}% |")
+        data = perf[0][1]["data"]
+        lines += ["", "| dataset | interactions | users | ApEn' (m=2) | D' = interactions × ApEn' |", "|---|---|---|---|---|"]
+        for dataset, q in data.items():
+            lines.append(f"| {dataset} | {q['interactions']} | {q['users']} | {q['apen']:.4f} | {q['d_prime']:.4g} |")
+    return "\n".join(lines) + "\n"
+
+
+def figures(runs, report, out_dir, valid_metric="ndcg@10", n_kind="non_embedding"):
+    """One figure of every group's envelope (and sigmoid), one of the size laws, one of the performance law."""
+    from recbole_srt.scaling.plots import _pyplot, _save
+
+    plt = _pyplot()
+    paths = []
+    groups = analysis.group_runs(runs, report["by"])
+    fig, ax = plt.subplots(figsize=(6.8, 4.6))
+    for k, (name, group) in enumerate(groups.items()):
+        color = f"C{k}"
+        try:
+            points = analysis.evaluation_points(group, valid_metric, n_kind)
+        except ValueError:
+            continue
+        env = laws.envelope(points["flops"], points["value"])
+        ax.scatter(points["flops"], points["value"], s=5, color=color, alpha=0.25)
+        ax.plot(points["flops"][env], points["value"][env], "-", color=color, lw=1.4, label=f"{name} envelope")
+        sigmoid = report["groups"][name].get("envelope", {})
+        sigmoid = sigmoid.get("sigmoid") if isinstance(sigmoid, dict) else None
+        if isinstance(sigmoid, dict):
+            grid = np.geomspace(points["flops"].min(), points["flops"].max() * 10, 100)
+            ax.plot(grid, laws.sigmoid_law(np.log(grid), sigmoid["a"], sigmoid["b"], sigmoid["c"], sigmoid["d"]),
+                    "--", color=color, lw=1)
+    ax.set(xscale="log", xlabel="training FLOPs", ylabel=f"validation {valid_metric.upper()}",
+           title=f"envelopes by {report['by'] or 'run'} (dashed: Eq. 3 fits)")
+    ax.legend(loc="lower right", fontsize=8)
+    paths.append(_save(fig, out_dir, "envelopes.png"))
+
+    size_panels = sorted({m for e in report["groups"].values() for d in e["size_laws"].values() for m in d})
+    if size_panels:
+        fig, axes = plt.subplots(1, len(size_panels), figsize=(4.6 * len(size_panels), 4), squeeze=False)
+        for ax, metric in zip(axes[0], size_panels):
+            for k, (name, entry) in enumerate(report["groups"].items()):
+                for j, (dataset, per_metric) in enumerate(entry["size_laws"].items()):
+                    law = per_metric.get(metric)
+                    if law is None:
+                        continue
+                    group = [r for r in groups[name] if r["dataset"] == dataset and metric in r.get("test_result", {})]
+                    n = [r["non_embedding_parameters"] if n_kind == "non_embedding" else r["parameters"] for r in group]
+                    y = [r["test_result"][metric] for r in group]
+                    marker = "os^vD"[j % 5]
+                    ax.scatter(n, y, color=f"C{k}", marker=marker, s=18, label=f"{name} {dataset}")
+                    ext = law["extrapolation"]
+                    if isinstance(ext, dict):
+                        p = ext["params"]
+                        grid = np.geomspace(min(n), max(n), 60)
+                        ax.plot(grid, loss_law.size_law(grid, p["limit"], p["N0"], p["alpha"], loss_law.sign_of(metric)),
+                                "--", color=f"C{k}", lw=1)
+            ax.set(xscale="log", xlabel=f"N ({n_kind.replace('_', '-')} parameters)", ylabel=f"test {metric}",
+                   title=f"size law of {metric} (fit without the 2 largest)")
+            ax.legend(fontsize=7)
+        paths.append(_save(fig, out_dir, "size_laws.png"))
+
+    perf = [(name, e["performance_law"]) for name, e in report["groups"].items() if "performance_law" in e]
+    metrics = [m for m in (perf[0][1] if perf else {}) if m != "data" and isinstance(perf[0][1][m], dict)]
+    if metrics:
+        fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 4), squeeze=False)
+        for ax, metric in zip(axes[0], metrics):
+            for k, (name, law) in enumerate(perf):
+                entry = law.get(metric)
+                if not isinstance(entry, dict):
+                    continue
+                group = groups[name]
+                shapes = np.array([analysis.shape_of(r) for r in group], dtype=float)
+                data = np.array([law["data"][r["dataset"]]["d_prime"] for r in group])
+                observed = np.array([r["test_result"][metric] for r in group])
+                fitted = performance_law.performance_law(shapes[:, 0], shapes[:, 1], data, entry["fit"])
+                ax.scatter(observed, fitted, s=14, color=f"C{k}", label=f"{name}: all runs")
+                held = entry["holdout"]["points"]
+                ax.scatter([p["observed"] for p in held], [p["predicted"] for p in held], s=40, marker="x",
+                           color=f"C{k}", label=f"{name}: held-out size, predicted")
+            low, high = ax.get_xlim()
+            ax.plot([low, high], [low, high], "k:", lw=1)
+            ax.set(xlabel=f"observed test {metric}", ylabel="law", title=f"Performance Law: {metric}")
+            ax.legend(fontsize=7)
+        paths.append(_save(fig, out_dir, "performance_law.png"))
+    return paths
+
+
+def write(runs, out_dir, by=None, metrics=("cross_entropy", "hit@10", "ndcg@10"), valid_metric="ndcg@10",
+          n_kind="non_embedding", holdout=2, perf_holdout=1):
+    os.makedirs(out_dir, exist_ok=True)
+    report = build(runs, by, metrics, valid_metric, n_kind, holdout, perf_holdout)
+    from recbole_srt.scaling.__main__ import _number
+
+    with open(os.path.join(out_dir, "laws.json"), "w", encoding="utf-8") as f:
+        json.dump(_number(report), f, indent=1)
+    text = markdown(report, list(metrics))
+    with open(os.path.join(out_dir, "laws.md"), "w", encoding="utf-8") as f:
+        f.write(text)
+    return report, text, figures(runs, report, out_dir, valid_metric, n_kind)
