@@ -1,0 +1,109 @@
+"""Scaling across backbones and data (issue 14): the sweeps and the `laws` analysis, one command.
+
+    python benchmarks/backbones_and_laws.py [--quick] [--studies backbones-ml-100k,backbones-beauty,laws-ml-100k]
+
+- ``backbones-<dataset>``: the ID-based model (IDTransformer: item IDs, full cross-entropy, all positions)
+  with the sasrec, llama and hstu backbones, 3 seeds, on RecBole's bundled ml-100k (L4-H2-D64, up to
+  50 epochs, early stopping after 10) and on the 2014 Beauty 5-core (L2-H2-D64, up to 30 epochs,
+  stopping after 5). The generative-recommenders protocol: leave-one-out, full ranking, HR@10 and
+  NDCG@10, checkpoint chosen on validation NDCG@10; the catalog cross-entropy is reported beside.
+- ``laws-ml-100k``: nested user-sampled subsets of ml-100k (25K, 50K, 100K interactions) x six sizes
+  from 9K to 0.5M non-embedding parameters (L1-H1-D16 ... L4-H2-D128), checkpoint chosen on validation
+  cross-entropy; Zhang et al.'s size law of the test loss (fitted on the 4 smaller sizes, predicting
+  the 2 largest) and Shen et al.'s Performance Law (fitted without the largest size).
+
+Each study is ``python -m recbole_srt.scaling sweep`` (resumable; results under saved/, git-ignored)
+then ``python -m recbole_srt.scaling laws``, which writes laws.json, laws.md and figures into
+benchmarks/results/<study>/ (``--quick``: 2 epochs, 1 seed, fewer sizes, into <study>-quick/).
+Beauty is read from saved/data/beauty (prepare it as the README says); without it that study is
+skipped with a message.
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FULL_RANKING = "eval_args={'split':{'LS':'valid_and_test'},'group_by':'user','order':'TO','mode':'full'}"
+SCALING = [sys.executable, "-m", "recbole_srt.scaling"]
+
+
+def studies(quick):
+    seeds = "2020" if quick else "2020,2021,2022"
+    quick_sets = ["epochs=2"] if quick else []
+    common = [FULL_RANKING, "topk=[10]", "eval_cross_entropy=True"]
+    return {
+        "backbones-ml-100k": {
+            "sweep": ["--datasets", "ml-100k", "--presets", "L4-H2-D64", "--model", "IDTransformer",
+                      "--grid", "backbone=sasrec,llama,hstu", "--grid", f"seed={seeds}"],
+            "sets": common + ["valid_metric=NDCG@10"] + quick_sets,
+            "laws": ["--by", "backbone"],
+        },
+        "backbones-beauty": {
+            "needs": os.path.join(ROOT, "saved", "data", "beauty", "beauty.inter"),
+            "sweep": ["--datasets", "beauty", "--data_path", "saved/data", "--presets", "L2-H2-D64", "--model",
+                      "IDTransformer", "--grid", "backbone=sasrec,llama,hstu", "--grid", f"seed={seeds}"],
+            "sets": common + ["valid_metric=NDCG@10"] + (quick_sets or ["epochs=30", "stopping_step=5"]),
+            "laws": ["--by", "backbone"],
+        },
+        "laws-ml-100k": {
+            "subsets": ["25K", "50K", "100K"],
+            "sweep": ["--model", "IDTransformer", "--data_path", "saved/data",
+                      "--datasets", "ml-100k-25K,ml-100k-50K,ml-100k-100K",
+                      "--presets", "L1-H1-D16,L1-H1-D32,L2-H2-D32,L2-H2-D64" if quick else
+                      "L1-H1-D16,L1-H1-D32,L2-H2-D32,L2-H2-D64,L4-H2-D64,L4-H2-D128"],
+            "sets": common + ["valid_metric=cross_entropy"] + quick_sets,
+            "laws": [] if not quick else ["--holdout", "1"],
+        },
+    }
+
+
+def make_subsets(sizes):
+    """ml-100k's nested user-sampled subsets under saved/data (once)."""
+    import recbole
+
+    missing = [s for s in sizes if not os.path.isdir(os.path.join(ROOT, "saved", "data", f"ml-100k-{s}"))]
+    if missing:
+        source = os.path.join(os.path.dirname(recbole.__file__), "dataset_example", "ml-100k")
+        subprocess.run([sys.executable, "-m", "dataset_prep", "subsets", "--dataset", source, "--sizes",
+                        ",".join(sizes), "--out", os.path.join("saved", "data"), "--force"], check=True, cwd=ROOT)
+
+
+def run_study(name, spec, quick):
+    if spec.get("needs") and not os.path.isfile(spec["needs"]):
+        print(f"{name}: skipped, {spec['needs']} not found (prepare Beauty with dataset_prep, see the README)")
+        return None
+    if spec.get("subsets"):
+        make_subsets(spec["subsets"])
+    tag = f"{name}-quick" if quick else name
+    results = os.path.join("saved", "backbones_and_laws", f"{tag}.jsonl")
+    os.makedirs(os.path.join(ROOT, os.path.dirname(results)), exist_ok=True)
+    sweep = SCALING + ["sweep", *spec["sweep"], "--results", results] + [a for s in spec["sets"] for a in ("--set", s)]
+    print("$", " ".join(sweep[1:]))
+    subprocess.run(sweep, check=True, cwd=ROOT)
+    out = os.path.join("benchmarks", "results", tag)
+    shutil.rmtree(os.path.join(ROOT, out), ignore_errors=True)
+    laws = SCALING + ["laws", "--results", results, *spec["laws"], "--out", out]
+    print("$", " ".join(laws[1:]))
+    subprocess.run(laws, check=True, cwd=ROOT)
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--studies", default="backbones-ml-100k,backbones-beauty,laws-ml-100k")
+    args = parser.parse_args(argv)
+    plan = studies(args.quick)
+    unknown = [s for s in args.studies.split(",") if s not in plan]
+    if unknown:
+        parser.error(f"--studies: unknown {', '.join(unknown)}; known: {', '.join(plan)}")
+    for name in args.studies.split(","):
+        run_study(name, plan[name], args.quick)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
