@@ -50,6 +50,8 @@ def test_laws_command_groups_runs_and_fits_each_law(tmp_path):
     assert law["fit"]["terms"] == ["layers", "hidden"] and law["holdout"]["max_rel_error"] < 0.03
     assert sasrec["performance_law"]["data"]["ml-100k"]["interactions"] == 100_000  # RecBole's bundled file
     assert isinstance(sasrec["envelope"]["sigmoid"], dict)
+    (hit,) = report["comparisons"]["ml-100k"]["hit@10"]
+    assert hit["group"] == "hstu" and hit["baseline"] == "sasrec" and hit["difference"] > 0 and hit["p_value"] < 0.05
     text = (tmp_path / "out" / "laws.md").read_text()
     assert "| hstu | ml-100k | 12 |" in text and "| sasrec | ml-100k | cross_entropy |" in text
     assert {"envelopes.png", "size_laws.png", "performance_law.png"} <= set(os.listdir(tmp_path / "out"))

@@ -66,6 +66,8 @@ def main(argv=None):
     report.add_argument("--results", required=True)
     report.add_argument("--by", default=None, help="group runs by this option (backbone, item_encoder...), or by "
                         "model / dataset / preset")
+    report.add_argument("--baseline", default=None, help="group the others are tested against (default: sasrec if "
+                        "present, else the first)")
     report.add_argument("--metrics", default="cross_entropy,hit@10,ndcg@10",
                         help="test metrics (cross_entropy needs eval_cross_entropy: True in the runs)")
     report.add_argument("--valid-metric", default="ndcg@10", help="validation metric of the envelopes")
@@ -82,7 +84,7 @@ def main(argv=None):
 
             metrics = [m.strip().lower() for m in args.metrics.split(",") if m.strip()]
             _, text, paths = write(load_runs(args.results), args.out, args.by, metrics, args.valid_metric.lower(),
-                                   args.n_kind, args.holdout, args.perf_holdout)
+                                   args.n_kind, args.holdout, args.perf_holdout, args.baseline)
             print(text)
             for path in [os.path.join(args.out, "laws.json"), os.path.join(args.out, "laws.md"), *paths]:
                 print(path)

@@ -15,7 +15,7 @@ from recbole_srt.scaling import analysis, laws, loss_law, performance_law
 
 
 def build(runs, by=None, metrics=("cross_entropy", "hit@10", "ndcg@10"), valid_metric="ndcg@10",
-          n_kind="non_embedding", holdout=2, perf_holdout=1):
+          n_kind="non_embedding", holdout=2, perf_holdout=1, baseline=None):
     groups = analysis.group_runs(runs, by)
     quality = None
     out = {"by": by, "n_kind": n_kind, "groups": {}}
@@ -30,6 +30,35 @@ def build(runs, by=None, metrics=("cross_entropy", "hit@10", "ndcg@10"), valid_m
             quality = quality or analysis.data_quality(runs)
             entry["performance_law"] = analysis.fit_performance_laws(group, metrics, n_kind, perf_holdout, quality)
         out["groups"][name] = entry
+    out["comparisons"] = compare(groups, metrics, baseline)
+    return out
+
+
+def compare(groups, metrics, baseline=None):
+    """Each group against the baseline group (``sasrec`` when there is one), per dataset and metric:
+    difference of the means and Welch's t-test over the runs (seeds). "Beyond seed noise" = p < 0.05."""
+    from scipy.stats import ttest_ind
+
+    names = list(groups)
+    if len(names) < 2:
+        return {}
+    base = baseline if baseline in groups else ("sasrec" if "sasrec" in groups else names[0])
+    out = {}
+    for dataset in sorted({r["dataset"] for runs in groups.values() for r in runs}):
+        for metric in metrics:
+            reference = [r["test_result"][metric] for r in groups[base]
+                         if r["dataset"] == dataset and metric in r.get("test_result", {})]
+            for name in names:
+                values = [r["test_result"][metric] for r in groups[name]
+                          if r["dataset"] == dataset and metric in r.get("test_result", {})]
+                if name == base or not values or not reference:
+                    continue
+                p = float(ttest_ind(values, reference, equal_var=False).pvalue) \
+                    if min(len(values), len(reference)) > 1 else None
+                out.setdefault(dataset, {}).setdefault(metric, []).append(
+                    {"group": name, "baseline": base, "difference": float(np.mean(values) - np.mean(reference)),
+                     "relative": float(np.mean(values) / np.mean(reference) - 1), "p_value": p,
+                     "runs": [len(values), len(reference)]})
     return out
 
 
@@ -46,10 +75,21 @@ def markdown(report, metrics):
             runs = max((s["runs"] for s in stats.values()), default=0)
             lines.append(f"| {name} | {dataset} | {runs} | "
                          + " | ".join(_pm(stats[m]) if m in stats else "" for m in metrics) + " |")
+    if report.get("comparisons"):
+        lines += ["", "## Against the baseline group (Welch's t-test over runs; p < 0.05: beyond seed noise)", "",
+                  "| dataset | metric | group | baseline | difference | relative | p |", "|---|---|---|---|---|---|---|"]
+        for dataset, per_metric in report["comparisons"].items():
+            for metric, rows in per_metric.items():
+                for row in rows:
+                    p = "" if row["p_value"] is None else f"{row['p_value']:.3f}"
+                    lines.append(f"| {dataset} | {metric} | {row['group']} | {row['baseline']} | "
+                                 f"{row['difference']:+.4f} | {100 * row['relative']:+.1f}% | {p} |")
     lines += ["", "## Size law L(N) = L_inf + (N0/N)^alpha (Zhang et al.; ranking metrics mirrored), "
               "fitted without the largest sizes", "",
               "| group | dataset | metric | L_inf | N0 | alpha | held-out N | predicted | observed | max rel. error |",
               "|---|---|---|---|---|---|---|---|---|---|"]
+    if not any(entry["size_laws"] for entry in report["groups"].values()):
+        lines.append("| (no group has 3 model sizes on one dataset) | | | | | | | | | |")
     for name, entry in report["groups"].items():
         for dataset, per_metric in entry["size_laws"].items():
             for metric, law in per_metric.items():
@@ -166,9 +206,9 @@ def figures(runs, report, out_dir, valid_metric="ndcg@10", n_kind="non_embedding
 
 
 def write(runs, out_dir, by=None, metrics=("cross_entropy", "hit@10", "ndcg@10"), valid_metric="ndcg@10",
-          n_kind="non_embedding", holdout=2, perf_holdout=1):
+          n_kind="non_embedding", holdout=2, perf_holdout=1, baseline=None):
     os.makedirs(out_dir, exist_ok=True)
-    report = build(runs, by, metrics, valid_metric, n_kind, holdout, perf_holdout)
+    report = build(runs, by, metrics, valid_metric, n_kind, holdout, perf_holdout, baseline)
     from recbole_srt.scaling.__main__ import _number
 
     with open(os.path.join(out_dir, "laws.json"), "w", encoding="utf-8") as f:
