@@ -60,6 +60,9 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
                           "the plugin's SRT and IDTransformer do")
     if getattr(model_class, "needs_text", lambda c: False)(config):
         check_text_fields(config)
+    reason = catalog_not_scored(config) if config["eval_cross_entropy"] else None
+    if reason:
+        raise ConfigError(f"eval_cross_entropy: the catalog-wide cross-entropy needs every item's score, and {reason}")
     check_valid_metric(config, (feedback_metrics(config) if getattr(model_class, "trains_on_windows", False) else [])
                        + (["cross_entropy"] if config["eval_cross_entropy"] else []))
     check_time_column(config)
@@ -81,12 +84,6 @@ def check_plugin_keys(config):
     budget = config["time_budget"]
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
         raise ConfigError(f"time_budget must be a number of seconds > 0 (~ for none), got {budget!r}")
-    modes = (config["eval_args"] or {}).get("mode") or "full"
-    mode = ", ".join(str(m) for m in (modes.values() if isinstance(modes, dict) else [modes]))
-    if config["eval_cross_entropy"] and "uni" in mode and config["eval_negatives"] == "recbole":
-        raise ConfigError("eval_cross_entropy: the catalog-wide cross-entropy needs every item's score, which "
-                          f"RecBole's sampled loader (eval_negatives: recbole, mode {mode}) never computes: "
-                          "use eval_negatives: fixed or mode: full")
     steps = config["gradient_accumulation_steps"]
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
         raise ConfigError(f"gradient_accumulation_steps must be an integer >= 1, got {steps!r}")
@@ -146,14 +143,32 @@ def eval_loader(config, phase, dataset, sampler):
     """Uniformly sampled ranking through one row per user and negatives fixed per user
     (``eval_negatives: fixed``), for models that score the whole catalog; RecBole's loader otherwise."""
     args = config[f"{phase}_neg_sample_args"] or {}
-    model_class = config.model_class
-    # RecBole's own trainers (S3Rec) would rank such rows against the whole catalog.
-    if (config["eval_negatives"] == "fixed" and config["eval_type"] == EvaluatorType.RANKING
-            and not compat.has_recbole_trainer(config)
-            and args.get("distribution") == "uniform" and args.get("sample_num") not in (None, "none")
-            and getattr(model_class, "full_sort_predict", None) is not AbstractRecommender.full_sort_predict):
+    if fixed_negatives_path(config, args):
         return SampledRankingDataLoader(config, dataset, phase, args["sample_num"])
     return get_dataloader(config, phase)(config, dataset, sampler, shuffle=False)
+
+
+def fixed_negatives_path(config, args):
+    # RecBole's own trainers (S3Rec) would rank such rows against the whole catalog.
+    return (config["eval_negatives"] == "fixed" and config["eval_type"] == EvaluatorType.RANKING
+            and not compat.has_recbole_trainer(config)
+            and args.get("distribution") == "uniform" and args.get("sample_num") not in (None, "none")
+            and getattr(config.model_class, "full_sort_predict", None) is not AbstractRecommender.full_sort_predict)
+
+
+def catalog_not_scored(config):
+    """Why some evaluation of this run never scores the whole catalog (so no ``cross_entropy``), or None."""
+    if compat.has_recbole_trainer(config):
+        return f"{config['model']} evaluates with RecBole's own trainer"
+    if config["eval_type"] != EvaluatorType.RANKING:
+        return "the evaluation is value-based (no ranking)"
+    for phase in ("valid", "test"):
+        args = config[f"{phase}_neg_sample_args"] or {}
+        if args.get("sample_num") not in (None, "none") and not fixed_negatives_path(config, args):
+            return (f"{phase} ranks sampled candidates through RecBole's loader ({args.get('distribution')} "
+                    f"{args.get('sample_num')}, eval_negatives: {config['eval_negatives']}); use "
+                    "eval_negatives: fixed with uniN, or mode: full")
+    return None
 
 
 def make_model(config, train_set):

@@ -144,3 +144,11 @@ def test_forward_flops_match_flop_counter(name, length):
     analytic = training_flops(model.forward_flops(BATCH, length))
     assert analytic["matmul"] == pytest.approx(counter.get_total_flops(), rel=0.05)
     assert analytic["matmul"] <= analytic["total"] < 1.15 * analytic["matmul"]
+
+
+def test_a_time_unit_on_a_time_field_in_seconds_is_refused():
+    from recbole_srt.build import load_config
+
+    with pytest.raises(Exception, match="time_unit_seconds is 60, but the time field 'timestamp' is not rescaled"):
+        load_config("IDTransformer", "ml-100k", config_dict={"backbone": "hstu", "time_unit_seconds": 60,
+                                                             "normalize_field": None})

@@ -113,8 +113,11 @@ def test_the_script_prints_user_errors_in_one_line_and_keeps_the_traceback_for_d
 def test_catalog_cross_entropy_needs_catalog_scores_and_is_lower_is_better():
     from recbole_srt.config_check import ConfigError
 
-    with pytest.raises(ConfigError, match="eval_cross_entropy.*eval_negatives: fixed"):
+    with pytest.raises(ConfigError, match="eval_cross_entropy.*RecBole's loader.*eval_negatives: fixed"):
         load_config("IDTransformer", "ml-100k", config_dict={"eval_cross_entropy": True, "eval_negatives": "recbole"})
+    with pytest.raises(ConfigError, match="eval_cross_entropy.*popularity 100"):
+        load_config("IDTransformer", "ml-100k", config_dict={"eval_cross_entropy": True,
+                                                             "eval_args": {"mode": "pop100"}})
     # RecBole knows lower-is-better only for its own metric names (rmse, logloss...)
     for metric, extra in (("cross_entropy", {"eval_cross_entropy": True}),
                           ("feedback_logloss", {"feedback_field": "rating"})):

@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -10,7 +11,7 @@ import recbole_srt  # noqa: F401  (compatibility shims before RecBole is importe
 
 def _number(value):
     if isinstance(value, float):
-        return float(f"{value:.6g}")
+        return float(f"{value:.6g}") if math.isfinite(value) else None  # JSON has no NaN or inf
     if isinstance(value, dict):
         return {k: _number(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -58,6 +58,11 @@ def _nt_predict(params, n, t):
 
 
 def fit_all(runs, metric="ndcg@5", n_kind="non_embedding", robust=False, n_boot=200, holdout=2, seed=0):
+    from recbole_srt.config import SMALLER_METRICS
+
+    if metric in SMALLER_METRICS:
+        raise ValueError(f"'{metric}' is lower-is-better, and envelopes keep the highest value: fit a ranking "
+                         "metric such as ndcg@10 (the laws command fits the test loss with the size law)")
     points = evaluation_points(runs, metric, n_kind)
     env = laws.envelope(points["flops"], points["value"])
     log_c, y = np.log(points["flops"][env]), points["value"][env]
@@ -102,7 +107,7 @@ def fit_all(runs, metric="ndcg@5", n_kind="non_embedding", robust=False, n_boot=
 
 def group_runs(runs, key=None):
     """{value of ``key`` (an option such as backbone, or model / dataset / preset): runs}; one group "all"
-    without a key. A run that does not set the option is grouped under the model's default."""
+    without a key. Runs that do not set the option form the group "default" (the model's yaml value)."""
     if not key:
         return {"all": runs}
     groups = {}
@@ -118,7 +123,11 @@ def shape_of(run):
 
     size = preset(run["preset"]) if run.get("preset") else {}
     options = run.get("options", {})
-    return int(options.get("n_layers", size.get("n_layers", 0))), int(options.get("hidden_size", size.get("hidden_size", 0)))
+    layers, hidden = options.get("n_layers", size.get("n_layers")), options.get("hidden_size", size.get("hidden_size"))
+    if layers is None or hidden is None:
+        raise ValueError(f"run {run.get('run_id')}: no preset and no n_layers / hidden_size option, so its shape "
+                         "is unknown to the Performance Law")
+    return int(layers), int(hidden)
 
 
 def test_summary(runs, metrics):
@@ -167,12 +176,14 @@ def fit_size_laws(runs, metrics, n_kind="non_embedding", holdout=2):
         n = np.array([r["non_embedding_parameters"] if n_kind == "non_embedding" else r["parameters"] for r in chosen],
                      dtype=float)
         for metric in metrics:
-            have = np.array([metric in r.get("test_result", {}) for r in chosen])
+            # runs that diverged (NaN) or lack the metric are left out; the entry counts them
+            have = np.array([np.isfinite(r.get("test_result", {}).get(metric, np.nan)) for r in chosen])
             if len(np.unique(n[have])) < 3:
                 continue
             values = np.array([r["test_result"][metric] for r, h in zip(chosen, have) if h], dtype=float)
             sign = loss_law.sign_of(metric)
-            entry = {"sizes": np.unique(n[have]).tolist(), "fit": loss_law.fit_size_law(n[have], values, sign)}
+            entry = {"sizes": np.unique(n[have]).tolist(), "runs_left_out": int((~have).sum()),
+                     "fit": loss_law.fit_size_law(n[have], values, sign)}
             try:
                 entry["extrapolation"] = loss_law.extrapolate(n[have], values, sign, holdout)
             except ValueError as error:
@@ -193,12 +204,17 @@ def fit_performance_laws(runs, metrics, n_kind="non_embedding", holdout=1, quali
                  dtype=float)
     data = np.array([quality[r["dataset"]]["d_prime"] for r in runs], dtype=float)
     for metric in metrics:
-        if metric == "cross_entropy" or not all(metric in r.get("test_result", {}) for r in runs):
+        if metric == "cross_entropy":
             continue
-        values = np.array([r["test_result"][metric] for r in runs], dtype=float)
+        values = np.array([r.get("test_result", {}).get(metric, np.nan) for r in runs], dtype=float)
+        ok = np.isfinite(values)
+        if not ok.any():
+            continue
         try:
-            entry = {"fit": performance_law.fit_performance_law(shapes[:, 0], shapes[:, 1], data, values)}
-            entry["holdout"] = performance_law.holdout_check(shapes[:, 0], shapes[:, 1], data, values, n, holdout)
+            entry = {"runs_left_out": int((~ok).sum()),
+                     "fit": performance_law.fit_performance_law(shapes[ok, 0], shapes[ok, 1], data[ok], values[ok])}
+            entry["holdout"] = performance_law.holdout_check(shapes[ok, 0], shapes[ok, 1], data[ok], values[ok],
+                                                             n[ok], holdout)
         except (ValueError, RuntimeError) as error:
             entry = str(error)
         out[metric] = entry

@@ -62,6 +62,8 @@ def extrapolate(n, values, sign=1.0, holdout=2):
     (over seeds) and report the relative errors: Zhang et al.'s check of their law."""
     n, y = np.asarray(n, dtype=float), np.asarray(values, dtype=float)
     sizes = np.unique(n)
+    if holdout < 1:
+        raise ValueError(f"holdout must hold out at least 1 size, got {holdout}")
     if len(sizes) - holdout < 3:
         raise ValueError(f"holding out {holdout} sizes leaves {len(sizes) - holdout}; the fit needs 3")
     held = sizes[-holdout:]

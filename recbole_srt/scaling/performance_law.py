@@ -12,7 +12,8 @@ falls after, so the law can bend down where larger models overfit. The authors f
 constant per dataset and compare it with their data proxy D' = interactions x ApEn; here
 D = lambda D', one fitted lambda for every dataset, so that the law predicts datasets from their
 measured interactions and ApEn (``python -m recbole_srt.stats``). A term whose variable does not
-vary in the runs is left out (its weight cannot be identified).
+vary in the runs is left out (its weight cannot be identified). Unlike the authors' unbounded
+``curve_fit``, the exponents are bounded to [0, 5] (a negative exponent turns the decay into growth).
 """
 
 import numpy as np
@@ -83,8 +84,14 @@ def holdout_check(layers, hidden, data, values, n, holdout=1):
     """Fit on every run but those of the ``holdout`` largest model sizes (``n``: parameters), predict
     those runs (every dataset), report the relative errors."""
     layers, hidden, data, y, n = (np.asarray(v, dtype=float) for v in (layers, hidden, data, values, n))
+    if holdout < 1 or holdout >= len(np.unique(n)):
+        raise ValueError(f"holdout must be between 1 and the number of sizes - 1 ({len(np.unique(n)) - 1}), got {holdout}")
     held = np.unique(n)[-holdout:]
     test = np.isin(n, held)
+    for name, values_of in (("layers", layers), ("hidden size", hidden), ("data", data)):
+        if len(np.unique(values_of)) > 1 and len(np.unique(values_of[~test])) < 2:
+            raise ValueError(f"the {name} varies only through the held-out sizes: the fit without them cannot "
+                             "learn its term; hold out fewer sizes or sweep that variable wider")
     params = fit_performance_law(layers[~test], hidden[~test], data[~test], y[~test])
     predicted = performance_law(layers[test], hidden[test], data[test], params)
     rel = np.abs(predicted - y[test]) / np.maximum(np.abs(y[test]), 1e-12)

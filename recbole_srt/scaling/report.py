@@ -18,7 +18,9 @@ def build(runs, by=None, metrics=("cross_entropy", "hit@10", "ndcg@10"), valid_m
           n_kind="non_embedding", holdout=2, perf_holdout=1, baseline=None):
     groups = analysis.group_runs(runs, by)
     quality = None
-    out = {"by": by, "n_kind": n_kind, "groups": {}}
+    if holdout < 1 or perf_holdout < 1:
+        raise ValueError(f"--holdout and --perf-holdout must hold out at least 1 size, got {holdout}, {perf_holdout}")
+    out = {"by": by, "n_kind": n_kind, "holdout": holdout, "groups": {}}
     for name, group in groups.items():
         entry = {"runs": len(group), "test": analysis.test_summary(group, metrics)}
         try:
@@ -40,9 +42,11 @@ def compare(groups, metrics, baseline=None):
     from scipy.stats import ttest_ind
 
     names = list(groups)
+    if baseline is not None and baseline not in groups:
+        raise ValueError(f"--baseline: no group '{baseline}'; the groups are {', '.join(names)}")
     if len(names) < 2:
         return {}
-    base = baseline if baseline in groups else ("sasrec" if "sasrec" in groups else names[0])
+    base = baseline or ("sasrec" if "sasrec" in groups else names[0])
     out = {}
     for dataset in sorted({r["dataset"] for runs in groups.values() for r in runs}):
         for metric in metrics:
@@ -57,7 +61,8 @@ def compare(groups, metrics, baseline=None):
                     if min(len(values), len(reference)) > 1 else None
                 out.setdefault(dataset, {}).setdefault(metric, []).append(
                     {"group": name, "baseline": base, "difference": float(np.mean(values) - np.mean(reference)),
-                     "relative": float(np.mean(values) / np.mean(reference) - 1), "p_value": p,
+                     "relative": float(np.mean(values) / np.mean(reference) - 1) if np.mean(reference) else None,
+                     "p_value": p if p is None or np.isfinite(p) else None,
                      "runs": [len(values), len(reference)]})
     return out
 
@@ -82,8 +87,9 @@ def markdown(report, metrics):
             for metric, rows in per_metric.items():
                 for row in rows:
                     p = "" if row["p_value"] is None else f"{row['p_value']:.3f}"
+                    rel = "" if row["relative"] is None else f"{100 * row['relative']:+.1f}%"
                     lines.append(f"| {dataset} | {metric} | {row['group']} | {row['baseline']} | "
-                                 f"{row['difference']:+.4f} | {100 * row['relative']:+.1f}% | {p} |")
+                                 f"{row['difference']:+.4f} | {rel} | {p} |")
     lines += ["", "## Size law L(N) = L_inf + (N0/N)^alpha (Zhang et al.; ranking metrics mirrored), "
               "fitted without the largest sizes", "",
               "| group | dataset | metric | L_inf | N0 | alpha | held-out N | predicted | observed | max rel. error |",
@@ -175,7 +181,7 @@ def figures(runs, report, out_dir, valid_metric="ndcg@10", n_kind="non_embedding
                         ax.plot(grid, loss_law.size_law(grid, p["limit"], p["N0"], p["alpha"], loss_law.sign_of(metric)),
                                 "--", color=f"C{k}", lw=1)
             ax.set(xscale="log", xlabel=f"N ({n_kind.replace('_', '-')} parameters)", ylabel=f"test {metric}",
-                   title=f"size law of {metric} (fit without the 2 largest)")
+                   title=f"size law of {metric} (fit without the {report['holdout']} largest)")
             ax.legend(fontsize=7)
         paths.append(_save(fig, out_dir, "size_laws.png"))
 

@@ -64,8 +64,8 @@ class RankingEvaluation:
         if self.cross_entropy and self._ce_rows:
             result["cross_entropy"] = round(self._ce_sum / self._ce_rows, self.config["metric_decimal_place"])
         elif self.cross_entropy:
-            self._warn_once("eval_cross_entropy: this evaluation scored candidates only (RecBole's sampled "
-                            "loader), so cross_entropy is not reported")
+            self._warn_once("eval_cross_entropy: this evaluation never scored the whole catalog, so "
+                            "cross_entropy is not reported")
         return result
 
     def collect_feedback(self, model, feedback, row_idx, interaction, scores, positive_u, positive_i, full):
@@ -112,7 +112,8 @@ class RankingEvaluation:
         scores = scores.view(-1, n_items)
         scores[:, 0] = -np.inf
         if self.cross_entropy:
-            self.collect_cross_entropy(scores, positive_u.to(self.device), positive_i.to(self.device))
+            logits = model.item_log_odds(scores) if hasattr(model, "item_log_odds") else scores  # tau applied
+            self.collect_cross_entropy(logits, positive_u.to(self.device), positive_i.to(self.device))
         if history_index is not None:  # RecBole gives none for sequential models: history items stay ranked
             scores[history_index] = -np.inf
         if sampled is not None:

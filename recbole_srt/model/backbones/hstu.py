@@ -117,6 +117,12 @@ class HSTU(nn.Module):
         unit = config["time_unit_seconds"] if "time_unit_seconds" in config else None
         if unit is not None and (isinstance(unit, bool) or not isinstance(unit, (int, float)) or unit <= 0):
             raise ConfigError(f"time_unit_seconds must be a number of seconds > 0 (~ for 1), got {unit!r}")
+        time_field = config["TIME_FIELD"] if "TIME_FIELD" in config else None
+        scaled = bool(config["normalize_all"]) if "normalize_all" in config else False
+        scaled = scaled or time_field in ((config["normalize_field"] if "normalize_field" in config else None) or [])
+        if unit not in (None, 1, 1.0) and not scaled:
+            raise ConfigError(f"time_unit_seconds is {unit}, but the time field '{time_field}' is not rescaled "
+                              "(normalize_field / normalize_all): its values are seconds already; set time_unit_seconds: ~")
         if not isinstance(heads, int) or heads < 1 or not isinstance(hidden, int) or hidden % heads != 0:
             raise ConfigError(f"hidden_size ({hidden}) must be divisible by n_heads ({heads})")
 
