@@ -10,9 +10,10 @@
   On Beauty the loss is a sampled softmax over 128 uniform negatives (the reference's ML-1M setting; the
   full softmax over 12,101 items cost too much CPU for 9 runs), validated every 2 epochs, up to 30.
 - ``laws-ml-100k``: nested user-sampled subsets of ml-100k (25K, 50K, 100K interactions) x six sizes
-  from 9K to 0.5M non-embedding parameters (L1-H1-D16 ... L4-H2-D128), checkpoint chosen on validation
-  cross-entropy; Zhang et al.'s size law of the test loss (fitted on the 4 smaller sizes, predicting
-  the 2 largest) and Shen et al.'s Performance Law (fitted without the largest size).
+  from 9K to 0.5M non-embedding parameters (L1-H1-D16 ... L4-H2-D128) with the sasrec backbone, and
+  the same six sizes with hstu on the 100K set; checkpoint chosen on validation cross-entropy.
+  Per backbone: Zhang et al.'s size law of the test loss (fitted on the 4 smaller sizes, predicting
+  the 2 largest), Shen et al.'s Performance Law (fitted without the largest size) and the envelopes.
 
 Each study is ``python -m recbole_srt.scaling sweep`` (resumable; results under saved/, git-ignored)
 then ``python -m recbole_srt.scaling laws``, which writes laws.json, laws.md and figures into
@@ -34,6 +35,8 @@ SCALING = [sys.executable, "-m", "recbole_srt.scaling"]
 
 def studies(quick):
     seeds = "2020" if quick else "2020,2021,2022"
+    sizes = ("L1-H1-D16,L1-H1-D32,L2-H2-D32,L2-H2-D64" if quick else
+             "L1-H1-D16,L1-H1-D32,L2-H2-D32,L2-H2-D64,L4-H2-D64,L4-H2-D128")
     quick_sets = ["epochs=2"] if quick else []
     common = [FULL_RANKING, "topk=[10]", "eval_cross_entropy=True"]
     return {
@@ -56,11 +59,12 @@ def studies(quick):
         "laws-ml-100k": {
             "subsets": ["25K", "50K", "100K"],
             "sweep": ["--model", "IDTransformer", "--data_path", "saved/data",
-                      "--datasets", "ml-100k-25K,ml-100k-50K,ml-100k-100K",
-                      "--presets", "L1-H1-D16,L1-H1-D32,L2-H2-D32,L2-H2-D64" if quick else
-                      "L1-H1-D16,L1-H1-D32,L2-H2-D32,L2-H2-D64,L4-H2-D64,L4-H2-D128"],
+                      "--datasets", "ml-100k-25K,ml-100k-50K,ml-100k-100K", "--presets", sizes],
+            # the same sizes with the hstu backbone on the whole of ml-100k, into the same results file
+            "more_sweeps": [["--model", "IDTransformer", "--data_path", "saved/data", "--datasets", "ml-100k-100K",
+                             "--presets", sizes, "--grid", "backbone=hstu"]],
             "sets": common + ["valid_metric=cross_entropy"] + quick_sets,
-            "laws": [] if not quick else ["--holdout", "1"],
+            "laws": ["--by", "backbone", "--valid-metric", "ndcg@10"] + (["--holdout", "1"] if quick else []),
         },
     }
 
@@ -85,9 +89,10 @@ def run_study(name, spec, quick):
     tag = f"{name}-quick" if quick else name
     results = os.path.join("saved", "backbones_and_laws", f"{tag}.jsonl")
     os.makedirs(os.path.join(ROOT, os.path.dirname(results)), exist_ok=True)
-    sweep = SCALING + ["sweep", *spec["sweep"], "--results", results] + [a for s in spec["sets"] for a in ("--set", s)]
-    print("$", " ".join(sweep[1:]))
-    subprocess.run(sweep, check=True, cwd=ROOT)
+    for args in [spec["sweep"], *spec.get("more_sweeps", [])]:
+        sweep = SCALING + ["sweep", *args, "--results", results] + [a for s in spec["sets"] for a in ("--set", s)]
+        print("$", " ".join(sweep[1:]))
+        subprocess.run(sweep, check=True, cwd=ROOT)
     out = os.path.join("benchmarks", "results", tag)
     shutil.rmtree(os.path.join(ROOT, out), ignore_errors=True)
     laws = SCALING + ["laws", "--results", results, *spec["laws"], "--out", out]

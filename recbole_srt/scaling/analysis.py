@@ -1,6 +1,7 @@
 """From a sweep's results file to points, envelopes and fitted laws (the JSON that `fit` writes)."""
 
 import json
+import os
 
 import numpy as np
 
@@ -107,14 +108,28 @@ def fit_all(runs, metric="ndcg@5", n_kind="non_embedding", robust=False, n_boot=
 
 def group_runs(runs, key=None):
     """{value of ``key`` (an option such as backbone, or model / dataset / preset): runs}; one group "all"
-    without a key. Runs that do not set the option form the group "default" (the model's yaml value)."""
+    without a key. A run that does not set the option has the value of its model's yaml (backbone:
+    sasrec for IDTransformer), or "default" where the plugin's yaml files do not set it."""
     if not key:
         return {"all": runs}
     groups = {}
     for run in runs:
         value = run.get(key) if key in ("model", "dataset", "preset") else run.get("options", {}).get(key)
+        if value is None:
+            value = _yaml_default(run.get("model"), key)
         groups.setdefault(str(value) if value is not None else "default", []).append(run)
     return dict(sorted(groups.items()))
+
+
+def _yaml_default(model, key):
+    from recbole_srt.config import PROPERTIES_DIR, read_yaml
+
+    for path in (os.path.join(PROPERTIES_DIR, "model", f"{model}.yaml"), os.path.join(PROPERTIES_DIR, "overall.yaml")):
+        if os.path.isfile(path):
+            values = read_yaml(path) or {}
+            if key in values:
+                return values[key]
+    return None
 
 
 def shape_of(run):
