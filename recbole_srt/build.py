@@ -60,9 +60,10 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
                           "the plugin's SRT and IDTransformer do")
     if getattr(model_class, "needs_text", lambda c: False)(config):
         check_text_fields(config)
-    reason = catalog_not_scored(config) if config["eval_cross_entropy"] else None
-    if reason:
-        raise ConfigError(f"eval_cross_entropy: the catalog-wide cross-entropy needs every item's score, and {reason}")
+    for key in ("eval_cross_entropy", "eval_mask_history"):
+        reason = catalog_not_scored(config) if config[key] else None
+        if reason:
+            raise ConfigError(f"{key}: needs every item's score, and {reason}")
     check_valid_metric(config, (feedback_metrics(config) if getattr(model_class, "trains_on_windows", False) else [])
                        + (["cross_entropy"] if config["eval_cross_entropy"] else []))
     check_time_column(config)

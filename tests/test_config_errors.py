@@ -115,6 +115,8 @@ def test_catalog_cross_entropy_needs_catalog_scores_and_is_lower_is_better():
 
     with pytest.raises(ConfigError, match="eval_cross_entropy.*RecBole's loader.*eval_negatives: fixed"):
         load_config("IDTransformer", "ml-100k", config_dict={"eval_cross_entropy": True, "eval_negatives": "recbole"})
+    with pytest.raises(ConfigError, match="eval_mask_history: needs every item's score.*RecBole's loader"):
+        load_config("IDTransformer", "ml-100k", config_dict={"eval_mask_history": True, "eval_negatives": "recbole"})
     with pytest.raises(ConfigError, match="eval_cross_entropy.*popularity 100"):
         load_config("IDTransformer", "ml-100k", config_dict={"eval_cross_entropy": True,
                                                              "eval_args": {"mode": "pop100"}})

@@ -1,3 +1,6 @@
+import collections
+
+import pandas as pd
 import pytest
 import torch
 from scipy.stats import chisquare
@@ -142,3 +145,44 @@ def test_catalog_cross_entropy_is_the_held_out_items_log_loss_on_full_and_fixed_
     assert results["full"]["cross_entropy"] == pytest.approx(direct, abs=2e-4)
     assert results["uni100"]["cross_entropy"] == pytest.approx(results["full"]["cross_entropy"], abs=2e-4)
     assert results["uni100"]["ndcg@5"] != results["full"]["ndcg@5"]  # the ranking metrics do see the sampling
+
+
+def test_history_masking_removes_everything_the_user_had_before_the_held_out_item():
+    from recbole_srt.compat import loader_dataset
+    from recbole_srt.training.evaluation import history_items
+
+    run = make_run("IDTransformer", eval_args={"mode": "full"}, eval_mask_history=True)
+    dataset = loader_dataset(run.test_data)
+    # Independent of order: ml-100k has no repeats, so a test row's history is every item of its user
+    # but the held-out one (the user's items read from the whole interaction file).
+    raw = pd.read_csv(dataset.dataset_path + "/ml-100k.inter", sep="\t")
+    per_user = collections.defaultdict(set)
+    for u, i in zip(raw["user_id:token"].astype(str), raw["item_id:token"].astype(str)):
+        per_user[u].add(i)
+    interaction, _, positive_u, positive_i = next(iter(run.test_data))
+    rows, hist = history_items(dataset, interaction, run.model.ITEM_SEQ)
+    user_tokens = dataset.id2token(dataset.uid_field, interaction[dataset.uid_field].numpy())
+    for r in range(len(interaction)):
+        got = set(dataset.id2token(dataset.iid_field, hist[rows == r].numpy()))
+        target = dataset.id2token(dataset.iid_field, [int(positive_i[positive_u == r])])[0]
+        assert got == per_user[str(user_tokens[r])] - {target}
+    # Masked, the held-out item can only rank higher, and the metrics can only rise.
+    plain = make_run("IDTransformer", eval_args={"mode": "full"})
+    plain.model.load_state_dict(run.model.state_dict())
+    masked, unmasked = (r.trainer.evaluate(r.test_data, load_best_model=False) for r in (run, plain))
+    assert masked["hit@5"] >= unmasked["hit@5"] and masked["ndcg@5"] > unmasked["ndcg@5"]
+
+
+def test_history_masking_of_recbole_models_covers_their_input_sequence():
+    from recbole_srt.compat import loader_dataset
+    from recbole_srt.training.evaluation import history_items
+
+    run = make_run("SASRec", eval_args={"mode": "full"}, eval_mask_history=True, loss_type="CE",
+                   train_neg_sample_args=None)
+    interaction, _, _, _ = next(iter(run.test_data))
+    rows, items = history_items(loader_dataset(run.test_data), interaction, run.model.ITEM_SEQ)
+    lengths = interaction[run.model.ITEM_SEQ_LEN]
+    assert torch.equal(torch.bincount(rows, minlength=len(interaction)), lengths)
+    assert torch.equal(items, interaction[run.model.ITEM_SEQ][interaction[run.model.ITEM_SEQ] > 0])
+    result = run.trainer.evaluate(run.test_data, load_best_model=False)
+    assert 0 <= result["ndcg@5"] <= 1

@@ -31,6 +31,7 @@ class RankingEvaluation:
         self.batch_rows = config["eval_batch_size"]
         self.feedback = FeedbackEvaluation(config) if config["feedback_field"] else None
         self.cross_entropy = bool(config["eval_cross_entropy"])
+        self.mask_history = bool(config["eval_mask_history"])
         self._ce_sum, self._ce_rows = 0.0, 0
         self._warned = set()
 
@@ -48,9 +49,11 @@ class RankingEvaluation:
         sampled = sampled_spec(self.config, eval_data, n_items)
         feedback = self.feedback if getattr(model, "feedback_scale", None) is not None else None
         self._ce_sum, self._ce_rows = 0.0, 0
+        dataset = loader_dataset(eval_data)
         for batched_data in progress(eval_data, "Evaluate"):
             interaction, scores, positive_u, positive_i = (
-                self.full_sort(model, batched_data, n_items, sampled) if full else self.sampled(model, batched_data, n_items)
+                self.full_sort(model, batched_data, n_items, sampled, dataset) if full
+                else self.sampled(model, batched_data, n_items)
             )
             if self.eval_type == EvaluatorType.RANKING:
                 scores = pessimistic_ties(scores, positive_u.to(scores.device), positive_i.to(scores.device))
@@ -97,7 +100,7 @@ class RankingEvaluation:
             self._warned.add(message)
             getLogger().warning(message)
 
-    def full_sort(self, model, batched_data, n_items, sampled=None):
+    def full_sort(self, model, batched_data, n_items, sampled=None, dataset=None):
         """Scores of every item; with ``sampled`` = (N, salt), of each row's positive and N fixed negatives."""
         interaction, history_index, positive_u, positive_i = batched_data
         interaction = interaction.to(self.device)
@@ -116,6 +119,12 @@ class RankingEvaluation:
             self.collect_cross_entropy(logits, positive_u.to(self.device), positive_i.to(self.device))
         if history_index is not None:  # RecBole gives none for sequential models: history items stay ranked
             scores[history_index] = -np.inf
+        if self.mask_history:
+            rows, items = history_items(dataset, interaction, model.ITEM_SEQ)
+            target = torch.zeros(len(scores), dtype=torch.long, device=self.device)
+            target[positive_u.to(self.device)] = positive_i.to(self.device)
+            keep = items != target[rows]  # a repeated item stays rankable as the held-out one
+            scores[rows[keep], items[keep]] = -np.inf
         if sampled is not None:
             users = interaction[self.config["USER_ID_FIELD"]]
             negatives = fixed_negatives(users, positive_i.to(self.device), n_items, *sampled)
@@ -154,6 +163,28 @@ class RankingEvaluation:
     def predict_in_chunks(self, model, rows):
         index = torch.arange(len(rows), device=self.device)
         return torch.cat([model.predict(rows[chunk]) for chunk in index.split(self.batch_rows)])
+
+
+def history_items(dataset, interaction, item_seq_field):
+    """(row, item) pairs of everything each evaluation row's user interacted with before its target.
+
+    The plugin's :class:`~recbole_srt.data.dataset.SequenceDataset` keeps every user's whole sequence
+    (``flat_items``); RecBole's own datasets keep each row's last MAX_ITEM_LIST_LENGTH items only, so
+    for RecBole's models the mask covers those."""
+    from recbole_srt.data.dataset import TARGET_INDEX_FIELD
+
+    if getattr(dataset, "flat_items", None) is not None and TARGET_INDEX_FIELD in interaction:
+        target = interaction[TARGET_INDEX_FIELD].cpu()
+        start = dataset.flat_user_start[target]
+        lengths = target - start
+        rows = torch.repeat_interleave(torch.arange(len(target)), lengths)
+        offsets = torch.arange(int(lengths.sum())) - torch.repeat_interleave(lengths.cumsum(0) - lengths, lengths)
+        items = dataset.flat_items[torch.repeat_interleave(start, lengths) + offsets]
+        device = interaction[item_seq_field].device
+        return rows.to(device), items.to(device)
+    sequences = interaction[item_seq_field]
+    rows, columns = torch.nonzero(sequences, as_tuple=True)
+    return rows, sequences[rows, columns]
 
 
 def sampled_spec(config, eval_data, n_items):
