@@ -26,8 +26,8 @@ def sign_of(metric):
 
 
 def fit_size_law(n, values, sign=1.0):
-    """(limit, N0, alpha) by least squares in (limit, ln N0, alpha), alpha in [0, 3], from a grid of
-    starts; needs at least 3 distinct sizes."""
+    """(limit, N0, alpha) by least squares in (limit, ln N0, alpha), alpha in [0.01, 3] and ln N0 within
+    30 of the sizes' logs, from a grid of starts; needs at least 3 distinct sizes."""
     n, y = np.asarray(n, dtype=float), np.asarray(values, dtype=float)
     if len(np.unique(n)) < 3:
         raise ValueError(f"the size law has 3 parameters: it needs 3 distinct model sizes, got {len(np.unique(n))}")
@@ -41,6 +41,9 @@ def fit_size_law(n, values, sign=1.0):
         return np.stack([np.ones_like(y), sign * term * p[2], sign * term * (p[1] - log_n)], axis=1)
 
     span = max(float(np.ptp(y)), 1e-6)
+    # Bounded so that values that do not improve with N (noise, overfitting) give a flat law, not an
+    # exponent of 0 with an infinite N0.
+    log_n0_range = (float(log_n.min()) - 30.0, float(log_n.max()) + 30.0)
     best = None
     for alpha in (0.1, 0.3, 0.7, 1.5):
         for offset in (0.5, 2.0, 8.0):  # limit beyond the best observed value by offset x the spread
@@ -48,7 +51,9 @@ def fit_size_law(n, values, sign=1.0):
             # ln N0 such that the term equals the gap at the smallest model
             gap = max(abs(y[np.argmin(n)] - limit), 1e-9)
             start = (limit, log_n.min() + np.log(gap) / alpha, alpha)
-            result = least_squares(residual, start, jac=jacobian, bounds=([-np.inf, -np.inf, 0.0], [np.inf, np.inf, 3.0]),
+            start = (start[0], float(np.clip(start[1], *log_n0_range)), start[2])
+            result = least_squares(residual, start, jac=jacobian, bounds=([-np.inf, log_n0_range[0], 0.01],
+                                                                          [np.inf, log_n0_range[1], 3.0]),
                                    x_scale="jac", max_nfev=2000)
             if np.isfinite(result.cost) and (best is None or result.cost < best.cost):
                 best = result
