@@ -14,6 +14,7 @@ def test_size_law_recovers_a_loss_law_and_predicts_the_largest_models():
     assert fit["limit"] == pytest.approx(5.2, abs=0.15) and fit["alpha"] == pytest.approx(0.35, abs=0.1)
     check = loss_law.extrapolate(np.repeat(n, 2), np.repeat(noisy, 2), sign=1.0, holdout=2)
     assert check["held_out_sizes"] == n[-2:].tolist() and check["max_rel_error"] < 0.01
+    assert check["naive_max_rel_error"] > 3 * check["max_rel_error"]  # the law beats "no further gain"
 
 
 def test_size_law_for_a_rising_metric_and_its_limits():

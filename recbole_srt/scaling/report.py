@@ -92,22 +92,24 @@ def markdown(report, metrics):
                                  f"{row['difference']:+.4f} | {rel} | {p} |")
     lines += ["", "## Size law L(N) = L_inf + (N0/N)^alpha (Zhang et al.; ranking metrics mirrored), "
               "fitted without the largest sizes", "",
-              "| group | dataset | metric | L_inf | N0 | alpha | held-out N | predicted | observed | max rel. error |",
-              "|---|---|---|---|---|---|---|---|---|---|"]
+              "| group | dataset | metric | L_inf | N0 | alpha | held-out N | predicted | observed | max rel. error | "
+              "no-scaling forecast's error |",
+              "|---|---|---|---|---|---|---|---|---|---|---|"]
     if not any(entry["size_laws"] for entry in report["groups"].values()):
-        lines.append("| (no group has 3 model sizes on one dataset) | | | | | | | | | |")
+        lines.append("| (no group has 3 model sizes on one dataset) | | | | | | | | | | |")
     for name, entry in report["groups"].items():
         for dataset, per_metric in entry["size_laws"].items():
             for metric, law in per_metric.items():
                 ext = law["extrapolation"]
                 if isinstance(ext, str):
-                    lines.append(f"| {name} | {dataset} | {metric} | | | | {ext} | | | |")
+                    lines.append(f"| {name} | {dataset} | {metric} | | | | {ext} | | | | |")
                     continue
                 p = ext["params"]
                 lines.append(f"| {name} | {dataset} | {metric} | {p['limit']:.4f} | {p['N0']:.3g} | {p['alpha']:.3f} | "
                              + ", ".join(f"{n:.3g}" for n in ext["held_out_sizes"]) + " | "
                              + ", ".join(f"{v:.4f}" for v in ext["predicted"]) + " | "
-                             + ", ".join(f"{v:.4f}" for v in ext["observed"]) + f" | {100 * ext['max_rel_error']:.1f}% |")
+                             + ", ".join(f"{v:.4f}" for v in ext["observed"]) + f" | {100 * ext['max_rel_error']:.1f}% | "
+                             f"{100 * ext['naive_max_rel_error']:.1f}% |")
     perf = [(n, e["performance_law"]) for n, e in report["groups"].items() if "performance_law" in e]
     if perf:
         lines += ["", "## Performance Law (Shen et al.), fitted without the largest size, predicting it on every dataset",
@@ -172,14 +174,14 @@ def figures(runs, report, out_dir, valid_metric="ndcg@10", n_kind="non_embedding
                     group = [r for r in groups[name] if r["dataset"] == dataset and metric in r.get("test_result", {})]
                     n = [r["non_embedding_parameters"] if n_kind == "non_embedding" else r["parameters"] for r in group]
                     y = [r["test_result"][metric] for r in group]
-                    marker = "os^vD"[j % 5]
-                    ax.scatter(n, y, color=f"C{k}", marker=marker, s=18, label=f"{name} {dataset}")
+                    color = f"C{(k * len(entry['size_laws']) + j) % 10}"
+                    ax.scatter(n, y, color=color, marker="os^vD"[k % 5], s=18, label=f"{name} {dataset}")
                     ext = law["extrapolation"]
                     if isinstance(ext, dict):
                         p = ext["params"]
                         grid = np.geomspace(min(n), max(n), 60)
                         ax.plot(grid, loss_law.size_law(grid, p["limit"], p["N0"], p["alpha"], loss_law.sign_of(metric)),
-                                "--", color=f"C{k}", lw=1)
+                                "--", color=color, lw=1)
             ax.set(xscale="log", xlabel=f"N ({n_kind.replace('_', '-')} parameters)", ylabel=f"test {metric}",
                    title=f"size law of {metric} (fit without the {report['holdout']} largest)")
             ax.legend(fontsize=7)
