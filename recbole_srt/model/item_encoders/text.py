@@ -49,11 +49,14 @@ class TextItemEncoder(nn.Module):
 
     def forward(self, item_ids):
         flat = item_ids.reshape(-1)
-        pooled = [
-            embedding(getattr(self, f"item_tokens_{k}")[flat])
-            for k, embedding in enumerate(self.token_embeddings)
-        ]
-        return self.projection(torch.cat(pooled, dim=-1)).view(*item_ids.shape, -1)
+        tables = [getattr(self, f"item_tokens_{k}")[flat] for k in range(self.n_fields)]
+        return self.encode_tokens(tables).view(*item_ids.shape, -1)
+
+    def encode_tokens(self, tables):
+        """[n, hidden] representations of n items given as one [n, tokens] table of (shifted) token ids
+        per field: any items, in the catalog or not (``recbole_srt/new_items.py``)."""
+        pooled = [embedding(table) for embedding, table in zip(self.token_embeddings, tables)]
+        return self.projection(torch.cat(pooled, dim=-1))
 
     def count_tokens(self, item_ids):
         """Non-padding tokens of these items over all fields (the pooling work, for FLOPs)."""
