@@ -8,7 +8,7 @@ from dataset_prep.readers import DumpError
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m dataset_prep", description="Amazon dumps -> RecBole atomic files")
+    parser = argparse.ArgumentParser(prog="python -m dataset_prep", description="Amazon dumps -> RecBole atomic files")  # noqa: E501
     commands = parser.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="a traceback instead of a one-line error")
@@ -48,6 +48,19 @@ def main(argv=None):
     subsets.add_argument("--out", default=None, help="default: beside the dataset")
     subsets.add_argument("--force", action="store_true")
 
+    merge = commands.add_parser("merge", parents=[common], help="prepared datasets -> one pre-training corpus, one "
+                                "tokenizer, the users of --exclude removed")
+    merge.add_argument("--sources", required=True, help="comma-separated DIR/NAME of prepared datasets")
+    merge.add_argument("--name", required=True)
+    merge.add_argument("--out", required=True)
+    merge.add_argument("--exclude", action="append", default=[], metavar="DIR/NAME",
+                       help="remove the users of this prepared dataset (raw ids; repeatable)")
+    merge.add_argument("--tokenizer-also", action="append", default=[], metavar="DIR/NAME",
+                       help="also train the tokenizer on this dataset's item texts (the fine-tuning target's)")
+    merge.add_argument("--tokenizer", default=None, help="reuse this SentencePiece model instead of training one")
+    merge.add_argument("--vocab-size", type=int, default=30000)
+    merge.add_argument("--force", action="store_true")
+
     args = parser.parse_args(argv)
     try:
         if args.command == "convert":
@@ -58,6 +71,12 @@ def main(argv=None):
                                 exclude=args.exclude, exclude_items=args.exclude_items, categories=args.category,
                                 tokenizer=args.tokenizer, vocab_size=args.vocab_size, progress=not args.quiet)
             print(json.dumps({k: stats[k] for k in ("interactions", "users", "items", "items_with_title")}))
+        elif args.command == "merge":
+            from dataset_prep.merge import merge as run_merge
+
+            stats = run_merge([s for s in args.sources.split(",") if s], args.name, args.out, args.exclude,
+                              args.tokenizer, args.tokenizer_also, args.vocab_size, args.force)
+            print(json.dumps({k: stats[k] for k in ("interactions", "users", "items", "sources")}))
         else:
             from dataset_prep.subsets import subsets as run_subsets
 

@@ -161,6 +161,8 @@ def detect_review_format(path):
     sample = []
     for _, text in lines(path, BadLines()):
         if not sample:
+            if text == "{":
+                return "json_sequences"  # one pretty-printed object {user: [item, ...]} (LC-Rec / APAO)
             if text.startswith("{"):
                 return "json"
             if "::" in text:
@@ -210,6 +212,25 @@ def read_reviews(path, bad, progress=None):
                 bad.add(name, "missing or non-numeric time", line_no)
                 continue
             yield user, item, rating, stamp
+    elif fmt == "json_sequences":
+        # {user: [item, ...]} in time order per user, as sequence files: the position is the clock.
+        try:
+            with open_binary(path) as f:
+                data = json.load(f)
+        except (ValueError, EOFError, OSError, zlib.error) as error:
+            raise DumpError(f"{path}: not one JSON object of user sequences: {error}") from None
+        if not isinstance(data, dict):
+            raise DumpError(f"{path}: expected a JSON object {{user: [items]}}, got {type(data).__name__}")
+        position = 0
+        for k, (user, items) in enumerate(data.items(), 1):
+            if not isinstance(items, list) or not items:
+                bad.add(name, "user without a list of items", k)
+                continue
+            for item in items:
+                position += 1
+                yield str(user), str(item), 0.0, float(position)
+        if progress is not None:
+            progress.update(position)
     elif fmt == "movielens_dat":
         for line_no, text in lines(path, bad, progress):
             parts = text.split("::")
@@ -304,6 +325,7 @@ ASIN = re.compile(r"""["'](?:parent_asin|asin)["']\s*:\s*["']([^"'\\]+)["']""")
 META_FORMATS = {  # detected metadata format -> what the item texts are (stats.json's text_source)
     "json": "titles and brands of Amazon metadata (2014 Python-literal or 2018/2023 JSON lines)",
     "item_table": "title and brand columns of a RecBole .item table",
+    "json_items": "titles and brands of a JSON object {item: {title, brand, categories}} (LC-Rec / APAO)",
     "movielens": "movie titles (with the year) and genres of GroupLens movies.dat / movies.csv",
     "id_text": "keyword texts from 'ASIN text' lines (e.g. IDGenRec's item_generative_indexing_phase_0.txt): "
                "lowercased, punctuation-stripped, mostly truncated titles, not the raw titles; no brands",
@@ -314,6 +336,8 @@ def detect_meta_format(path):
     """'json' (2014 Python-literal or 2018/2023 JSON lines), 'item_table' (a RecBole .item TSV with its
     'name:type' header) or 'id_text' (one 'ASIN text' line per item, space-separated, no header)."""
     first = next((text for _, text in lines(path, BadLines(), fallback="latin-1")), "")
+    if first == "{":
+        return "json_items"
     if first.startswith("{"):
         return "json"
     if "::" in first or first.lower().startswith("movieid,"):
@@ -357,6 +381,9 @@ def read_meta(path, bad, progress=None, wanted=None):
     if fmt == "movielens":
         yield from read_movies(path, bad, progress)
         return
+    if fmt == "json_items":
+        yield from read_json_items(path)
+        return
     for line_no, text in lines(path, bad, progress):
         if wanted is not None:
             found = ASIN.findall(text)
@@ -372,6 +399,21 @@ def read_meta(path, bad, progress=None, wanted=None):
             continue
         brand = obj.get("brand", obj.get("store", ""))
         yield (item, clean_text(obj.get("title", "")), clean_text(brand), *categories_of(obj))
+
+
+def read_json_items(path):
+    """(item, title, brand, categories, top) from one JSON object {item: {title, brand, categories}};
+    categories are a comma-joined path (APAO's, without the store's top level)."""
+    try:
+        with open_binary(path) as f:
+            data = json.load(f)
+    except (ValueError, EOFError, OSError, zlib.error) as error:
+        raise DumpError(f"{path}: not one JSON object of items: {error}") from None
+    for item, fields in data.items():
+        fields = fields if isinstance(fields, dict) else {}
+        cats = fields.get("categories") or []
+        cats = [clean_text(c) for c in (cats.split(",") if isinstance(cats, str) else cats) if clean_text(c)]
+        yield str(item), clean_text(fields.get("title", "")), clean_text(fields.get("brand", "")), cats, set(cats[:1])
 
 
 def read_movies(path, bad, progress=None):
