@@ -85,6 +85,10 @@ def check_plugin_keys(config):
     budget = config["time_budget"]
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
         raise ConfigError(f"time_budget must be a number of seconds > 0 (~ for none), got {budget!r}")
+    from recbole_srt.training import ewc, unfreezing
+
+    ewc.check_config(config)
+    unfreezing.check_config(config)
     steps = config["gradient_accumulation_steps"]
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
         raise ConfigError(f"gradient_accumulation_steps must be an integer >= 1, got {steps!r}")

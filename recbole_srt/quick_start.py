@@ -24,11 +24,44 @@ def plain(result):
     return {name: float(value) for name, value in (result or {}).items()}
 
 
+def fit_in_stages(run, saved=True):
+    """Progressive unfreezing (training/unfreezing.py): one trainer per stage, each starting from the
+    previous stage's best weights. Returns (trainer of the best stage, its score and result, stage records)."""
+    from recbole_srt.checkpoint import load_checkpoint
+    from recbole_srt.training.trainer import Trainer
+    from recbole_srt.training.unfreezing import set_trainable, stages
+
+    logger, best, records, history, offset = getLogger(), None, [], [], 0
+    for name, top, epochs in stages(run.model, run.config):
+        set_trainable(run.model, top)
+        trainer = Trainer(run.config, run.model, epochs=epochs)
+        trainable = sum(p.numel() for p in run.model.parameters() if p.requires_grad)
+        logger.info(f"fine-tuning stage '{name}': {trainable:,} trainable parameters, up to {epochs} epochs")
+        score, result = trainer.fit(run.train_data, run.valid_data, saved=saved)
+        history += [{**h, "epoch": h["epoch"] + offset, "stage": name} for h in trainer.history]
+        offset += trainer.history[-1]["epoch"] + 1 if trainer.history else epochs
+        records.append({"stage": name, "trainable_parameters": trainable, "best_valid_score": score,
+                        "stopped_by": trainer.stopped_by, "checkpoint": trainer.saved_model_file if saved else None})
+        better = best is None or (score is not None and (score > best[1] if trainer.bigger else score < best[1]))
+        if better:
+            best = (trainer, score, result)
+        if saved and distributed.is_main() and score is not None:
+            state, _ = load_checkpoint(trainer.saved_model_file, trainer.device)  # the next stage starts here
+            run.model.load_state_dict(state["state_dict"])
+    set_trainable(run.model, None)
+    best[0].history = history
+    return best[0], best[1], best[2], records
+
+
 def train_and_test(run, saved=True):
     """Fit, test the best checkpoint, and return the result dict (also written as JSON);
     None on the ranks other than 0 under torchrun: rank 0 tests and writes alone."""
     config, trainer, logger = run.config, run.trainer, getLogger()
-    best_valid_score, best_valid_result = trainer.fit(run.train_data, run.valid_data, saved=saved)
+    stage_records = None
+    if config["unfreeze_stage_epochs"]:
+        trainer, best_valid_score, best_valid_result, stage_records = fit_in_stages(run, saved)
+    else:
+        best_valid_score, best_valid_result = trainer.fit(run.train_data, run.valid_data, saved=saved)
     if not distributed.is_main():
         return None
     test_result = trainer.evaluate(run.test_data, load_best_model=saved)
@@ -46,6 +79,7 @@ def train_and_test(run, saved=True):
         "non_embedding_parameters": counts["non_embedding"],
         "history": trainer.history,
         "stopped_by": trainer.stopped_by,
+        "stages": stage_records,
         "notes": run.notes,
         "checkpoint": trainer.saved_model_file if saved else None,
         "tokenizer": tokenizer_of(run.model),

@@ -30,6 +30,7 @@ from recbole_srt.data.schema import StepResult
 from recbole_srt.training import distributed
 from recbole_srt.training.callbacks import BestCheckpoint, EarlyStopping, LogMetrics, TimeBudget
 from recbole_srt.training.evaluation import RankingEvaluation
+from recbole_srt.training.ewc import EWC, fisher_path
 from recbole_srt.training.optim import build_optimizer, build_scheduler
 
 
@@ -57,11 +58,11 @@ def show_progress(config):
 
 
 class Trainer:
-    def __init__(self, config, model, callbacks=None):
+    def __init__(self, config, model, callbacks=None, epochs=None):
         self.config, self.model = config, model
         self.logger = getLogger()
         self.device = config["device"]
-        self.epochs = config["epochs"]
+        self.epochs = config["epochs"] if epochs is None else epochs  # a fine-tuning stage has its own
         self.eval_step = min(config["eval_step"], self.epochs)  # <= 0: never validate (RecBole's rule)
         self.accumulation = config["gradient_accumulation_steps"] or 1
         self.clip_grad_norm = config["clip_grad_norm"]
@@ -77,6 +78,8 @@ class Trainer:
         self.step_module = distributed.wrap(TrainingStep(model), config)
         self.ddp = isinstance(self.step_module, DistributedDataParallel)
         self.evaluation = RankingEvaluation(config)
+        # Fine-tuning: the pull towards the pre-trained weights (not part of the logged loss)
+        self.ewc = EWC(model, fisher_path(config), config["ewc_lambda"], self.logger) if config["ewc_lambda"] else None
         self.saved_model_file = unique_checkpoint_path(config["checkpoint_dir"], config["model"])
         self.callbacks = callbacks if callbacks is not None else default_callbacks(config)
         self.start_epoch, self.cur_step = 0, 0
@@ -142,7 +145,8 @@ class Trainer:
             with self.step_module.no_sync() if self.ddp and not last_micro_step else nullcontext():
                 with torch.autocast(device_type=self.device.type, enabled=bool(self.config["enable_amp"])):
                     step = self.step_module(interaction)
-                self.scaler.scale(step.loss / self.accumulation).backward()
+                objective = step.loss + self.ewc.penalty() if self.ewc is not None else step.loss
+                self.scaler.scale(objective / self.accumulation).backward()
             if last_micro_step:
                 self.optimizer_step()
             total += step.loss.detach()

@@ -1,0 +1,55 @@
+"""Progressive unfreezing for fine-tuning (Howard and Ruder, 2018), the SRT paper's transfer recipe.
+
+Stage k (k = 1 .. n_layers) trains the top k layers of the backbone with its final norm and the
+heads (loss, feedback); everything else (item encoder, input embeddings, lower layers) stays as
+pre-trained. The last stage trains everything. Each stage is a fresh optimizer and one-cycle
+schedule over ``unfreeze_stage_epochs`` epochs (the last over ``epochs``), with early stopping and
+its best epoch on validation; the next stage starts from that best, and the run reports and tests
+the best of all stages.
+"""
+
+from torch import nn
+
+from recbole_srt.config_check import ConfigError
+
+
+def backbone_layers(model):
+    """The backbone's stack of layers (``blocks`` in sasrec and llama, ``layers`` in hstu), or None."""
+    backbone = getattr(model, "backbone", None)
+    for name in ("layers", "blocks"):
+        stack = getattr(backbone, name, None)
+        if isinstance(stack, nn.ModuleList):
+            return stack
+    return None
+
+
+def stages(model, config):
+    """[(name, top layers or None for everything, epochs)]."""
+    layers = backbone_layers(model)
+    if layers is None:
+        raise ConfigError(f"unfreeze_stage_epochs: {type(model).__name__} has no backbone layers to unfreeze "
+                          "(the plugin's SRT and IDTransformer do)")
+    per_stage = config["unfreeze_stage_epochs"]
+    return [(f"top {k} of {len(layers)} layers", k, per_stage) for k in range(1, len(layers) + 1)] \
+        + [("everything", None, config["epochs"])]
+
+
+def set_trainable(model, top_layers):
+    """Freeze all but the top ``top_layers`` layers, the final norm and the heads (None: train all)."""
+    for param in model.parameters():
+        param.requires_grad = top_layers is None
+    if top_layers is None:
+        return
+    backbone = model.backbone
+    trainable = list(backbone_layers(model))[-top_layers:] + [getattr(backbone, "final_norm", None),
+                                                        getattr(model, "loss_fct", None), getattr(model, "feedback", None)]
+    for module in trainable:
+        if module is not None:
+            for param in module.parameters():
+                param.requires_grad = True
+
+
+def check_config(config):
+    value = config["unfreeze_stage_epochs"]
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigError(f"unfreeze_stage_epochs must be an integer >= 1 (~ for none), got {value!r}")
