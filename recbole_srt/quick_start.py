@@ -58,7 +58,15 @@ def train_and_test(run, saved=True):
     None on the ranks other than 0 under torchrun: rank 0 tests and writes alone."""
     config, trainer, logger = run.config, run.trainer, getLogger()
     stage_records = None
-    if config["unfreeze_stage_epochs"]:
+    if config["epochs"] == 0:
+        # Zero-shot: test the weights as they are (init_from: a model pre-trained elsewhere)
+        if not config["init_from"]:
+            logger.warning("epochs: 0 without init_from tests an untrained model")
+        saved = False
+        best_valid_result = trainer.evaluate(run.valid_data, load_best_model=False) if distributed.is_main() else None
+        best_valid_score = float(best_valid_result[trainer.valid_metric]) if best_valid_result else None
+        trainer.stopped_by = "zero_shot"
+    elif config["unfreeze_stage_epochs"]:
         trainer, best_valid_score, best_valid_result, stage_records = fit_in_stages(run, saved)
     else:
         best_valid_score, best_valid_result = trainer.fit(run.train_data, run.valid_data, saved=saved)

@@ -110,3 +110,16 @@ def test_bad_fine_tuning_keys_are_refused():
         load_config("IDTransformer", "ml-100k", config_dict={"ewc_lambda": 10.0})
     with pytest.raises(ConfigError, match="unfreeze_stage_epochs must be an integer >= 1"):
         load_config("IDTransformer", "ml-100k", config_dict={"unfreeze_stage_epochs": 0})
+
+
+def test_zero_epochs_tests_the_starting_weights_as_they_are(tmp_path):
+    pre = make_run("IDTransformer", **SMALL, eval_args={"mode": "full"})
+    checkpoint = tmp_path / "pre.pth"
+    save_checkpoint(str(checkpoint), {"state_dict": pre.model.state_dict()}, pre.config, pre.model)
+    expected = pre.trainer.evaluate(pre.test_data, load_best_model=False)
+    run = make_run("IDTransformer", **SMALL, eval_args={"mode": "full"}, epochs=0, init_from=str(checkpoint),
+                   results_file=str(tmp_path / "r.json"))
+    result = train_and_test(run)
+    assert result["stopped_by"] == "zero_shot" and result["checkpoint"] is None
+    assert result["test_result"] == pytest.approx({k: float(v) for k, v in expected.items()})
+    assert result["best_valid_result"]["ndcg@5"] >= 0
