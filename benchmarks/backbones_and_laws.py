@@ -41,8 +41,9 @@ def studies(quick):
     common = [FULL_RANKING, "topk=[10]", "eval_cross_entropy=True"]
     return {
         "backbones-ml-100k": {
+            # seeds outermost: an interrupted sweep has every backbone for the first seeds
             "sweep": ["--datasets", "ml-100k", "--presets", "L4-H2-D64", "--model", "IDTransformer",
-                      "--grid", "backbone=sasrec,llama,hstu", "--grid", f"seed={seeds}"],
+                      "--grid", f"seed={seeds}", "--grid", "backbone=sasrec,hstu,llama"],
             "sets": common + ["valid_metric=NDCG@10"] + quick_sets,
             "laws": ["--by", "backbone"],
         },
@@ -50,7 +51,7 @@ def studies(quick):
             "needs": os.path.join(ROOT, "saved", "data", "beauty", "beauty.inter"),
             # seeds outermost: an interrupted sweep has every backbone for the first seeds
             "sweep": ["--datasets", "beauty", "--data_path", "saved/data", "--presets", "L2-H2-D64", "--model",
-                      "IDTransformer", "--grid", f"seed={seeds}", "--grid", "backbone=sasrec,llama,hstu"],
+                      "IDTransformer", "--grid", f"seed={seeds}", "--grid", "backbone=sasrec,hstu,llama"],
             "sets": common + ["valid_metric=NDCG@10", "loss=sampled_softmax", "num_negatives=128",
                               "neg_distribution=uniform"]
             + (quick_sets or ["epochs=30", "eval_step=2", "stopping_step=3"]),
