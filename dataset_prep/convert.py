@@ -3,11 +3,10 @@
 import csv
 import json
 import os
-import shutil
 from array import array
 
 import numpy as np
-from dataset_prep.inputs import check_dataset, check_file
+from dataset_prep.inputs import check_dataset, check_file, staged_folder
 from dataset_prep.readers import (META_FORMATS, BadLines, detect_meta_format, detect_review_format, read_meta,
                                   read_reviews)
 from dataset_prep.stages import Stages
@@ -80,10 +79,7 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
                                    drop_untitled, kcore_k, in_category if categories else None)
 
     # 3. Write everything into a temporary folder, then rename: never a half-written dataset.
-    tmp = os.path.join(out, f".{name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    try:
+    with staged_folder(out, name) as tmp:
         with stages("write .inter"):
             index = np.nonzero(keep)[0]
             index = index[np.lexsort((index, t[index], u[index]))]  # user, time, then file order
@@ -119,11 +115,6 @@ def convert(reviews, name, out, meta=None, kcore_k=0, force=False, drop_untitled
         # MovieLens has no brands: its genres are the second text field, as ml-100k's yaml does
         write_properties(tmp, name, text_path, text_source,
                          ["title", "categories"] if formats["meta"] == "movielens" else ["title", "brand"])
-        if os.path.exists(final):
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return stats
 
 

@@ -4,6 +4,8 @@ A missing input would otherwise surface minutes into a conversion, or from insid
 as a "corrupt or truncated" dump. Each message names the option and the path."""
 
 import os
+import shutil
+from contextlib import contextmanager
 
 
 def check_file(option, path):
@@ -28,3 +30,19 @@ def check_dataset(option, directory, extensions=("inter",)):
     name = os.path.basename(directory)
     for ext in extensions:
         check_file(option, os.path.join(directory, f"{name}.{ext}"))
+
+
+@contextmanager
+def staged_folder(out, name):
+    """A temporary folder beside OUT/NAME that replaces OUT/NAME when the block ends without error:
+    an interrupted or failed run never leaves a folder that looks complete."""
+    final, tmp = os.path.join(out, name), os.path.join(out, f".{name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    try:
+        yield tmp
+        if os.path.exists(final):
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -19,10 +19,9 @@ datasets prepared by ``convert``:
 
 import json
 import os
-import shutil
 
 from dataset_prep.convert import INTER_HEADER, ITEM_HEADER, tokens_of, write_properties, write_tokenizer
-from dataset_prep.inputs import check_dataset
+from dataset_prep.inputs import check_dataset, staged_folder
 
 
 def _read_table(path, columns):
@@ -79,10 +78,7 @@ def merge(sources, name, out, exclude=(), tokenizer=None, tokenizer_also=(), voc
     used = {r[1] for r in inter_rows}
     inter_rows.sort(key=lambda r: (r[0], r[3], r[4]))  # user, time, then input order
 
-    tmp = os.path.join(out, f".{name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    os.makedirs(tmp)
-    try:
+    with staged_folder(out, name) as tmp:
         with open(os.path.join(tmp, f"{name}.inter"), "w", encoding="utf-8", newline="") as f:
             f.write("\t".join(INTER_HEADER) + "\n")
             f.writelines(f"{u}\t{i}\t{r}\t{t:.0f}\n" for u, i, r, t, _ in inter_rows)
@@ -111,9 +107,4 @@ def merge(sources, name, out, exclude=(), tokenizer=None, tokenizer_also=(), voc
         with open(os.path.join(tmp, "stats.json"), "w", encoding="utf-8") as f:
             json.dump(stats, f, indent=1)
         write_properties(tmp, name, text_path, "the sources' item texts (see stats.json)")
-        if os.path.exists(final):
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return stats

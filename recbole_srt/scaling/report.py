@@ -158,7 +158,7 @@ def figures(runs, report, out_dir, valid_metric="ndcg@10", n_kind="non_embedding
             ax.plot(grid, laws.sigmoid_law(np.log(grid), sigmoid["a"], sigmoid["b"], sigmoid["c"], sigmoid["d"]),
                     "--", color=color, lw=1)
     ax.set(xscale="log", xlabel="training FLOPs", ylabel=f"validation {valid_metric.upper()}",
-           title=f"envelopes by {report['by'] or 'run'} (dashed: Eq. 3 fits)")
+           title=f"envelopes by {report['by'] or 'all runs'} (dashed: Eq. 3 fits)")
     ax.legend(loc="lower right", fontsize=8)
     paths.append(_save(fig, out_dir, "envelopes.png"))
 
