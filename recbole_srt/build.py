@@ -87,6 +87,9 @@ def check_plugin_keys(config):
         raise ConfigError(f"time_budget must be a number of seconds > 0 (~ for none), got {budget!r}")
     from recbole_srt.training import ewc, unfreezing
 
+    if config["amp_dtype"] not in (None, "bfloat16", "float16"):
+        raise ConfigError(f"amp_dtype must be bfloat16 or float16, got {config['amp_dtype']!r}")
+
     ewc.check_config(config)
     unfreezing.check_config(config)
     steps = config["gradient_accumulation_steps"]

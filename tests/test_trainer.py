@@ -70,3 +70,17 @@ def test_configurations_that_cannot_work_fail_early():
     model = make_run("SRT", item_encoder="text+id", epochs=1).model
     with pytest.raises(ValueError, match="text\\+id cannot move to another catalog"):
         model.set_item_tokens([torch.zeros(5, 3, dtype=torch.long)] * 2)
+
+
+def test_autocast_runs_the_step_in_bfloat16_with_float32_weights():
+    run = make_run("IDTransformer", n_layers=2, hidden_size=32, n_heads=2, inner_size=64, enable_amp=True)
+    seen = []
+    run.model.backbone.blocks[0].qkv.register_forward_hook(lambda module, args, out: seen.append(out.dtype))
+    batch = next(iter(run.train_data))
+    loss = run.trainer.train_epoch([batch], 0)
+    assert seen == [torch.bfloat16] and all(p.dtype == torch.float32 for p in run.model.parameters())
+    assert loss == loss  # finite
+    from recbole_srt.config_check import ConfigError
+
+    with pytest.raises(ConfigError, match="amp_dtype must be bfloat16 or float16"):
+        load_config("IDTransformer", "ml-100k", config_dict={"amp_dtype": "float8"})

@@ -123,3 +123,4 @@ def test_zero_epochs_tests_the_starting_weights_as_they_are(tmp_path):
     assert result["stopped_by"] == "zero_shot" and result["checkpoint"] is None
     assert result["test_result"] == pytest.approx({k: float(v) for k, v in expected.items()})
     assert result["best_valid_result"]["ndcg@5"] >= 0
+

@@ -73,6 +73,8 @@ class Trainer:
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(config, self.params) if self.params else None
         self.scheduler = None
+        # bf16 keeps fp32's range, so it needs no loss scaling; fp16 does (enable_scaler)
+        self.amp_dtype = getattr(torch, config["amp_dtype"] or "bfloat16")
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=bool(config["enable_scaler"])
                                            and self.device.type == "cuda")
         self.step_module = distributed.wrap(TrainingStep(model), config)
@@ -143,7 +145,8 @@ class Trainer:
             last_micro_step = (k + 1) % self.accumulation == 0 or k + 1 == len(train_data)
             # DDP averages the gradients across ranks during backward: only before an optimizer step.
             with self.step_module.no_sync() if self.ddp and not last_micro_step else nullcontext():
-                with torch.autocast(device_type=self.device.type, enabled=bool(self.config["enable_amp"])):
+                with torch.autocast(device_type=self.device.type, dtype=self.amp_dtype,
+                                    enabled=bool(self.config["enable_amp"])):
                     step = self.step_module(interaction)
                 objective = step.loss + self.ewc.penalty() if self.ewc is not None else step.loss
                 self.scaler.scale(objective / self.accumulation).backward()
