@@ -180,7 +180,7 @@ def data_quality(runs, m=2, max_len=50):
     return out
 
 
-def fit_size_laws(runs, metrics, n_kind="non_embedding", holdout=2):
+def fit_size_laws(runs, metrics, n_kind="non_embedding", holdout=2, n_boot=100):
     """Per dataset and test metric: Zhang et al.'s L(N) = L_inf + (N0/N)^alpha (mirrored for ranking
     metrics) on every size, and the extrapolation to the ``holdout`` largest sizes from the others."""
     from recbole_srt.scaling import loss_law
@@ -199,6 +199,9 @@ def fit_size_laws(runs, metrics, n_kind="non_embedding", holdout=2):
             sign = loss_law.sign_of(metric)
             entry = {"sizes": np.unique(n[have]).tolist(), "runs_left_out": int((~have).sum()),
                      "fit": loss_law.fit_size_law(n[have], values, sign)}
+            if n_boot:  # 95 % intervals over fits to runs resampled with replacement
+                entry["fit_ci95"] = laws.bootstrap(lambda a, b: loss_law.fit_size_law(a, b, sign), (n[have], values),
+                                                   n_boot)
             try:
                 entry["extrapolation"] = loss_law.extrapolate(n[have], values, sign, holdout)
             except ValueError as error:
@@ -207,7 +210,7 @@ def fit_size_laws(runs, metrics, n_kind="non_embedding", holdout=2):
     return out
 
 
-def fit_performance_laws(runs, metrics, n_kind="non_embedding", holdout=1, quality=None):
+def fit_performance_laws(runs, metrics, n_kind="non_embedding", holdout=1, quality=None, n_boot=50):
     """Per test metric (not loss): Shen et al.'s law over every run (model shape x dataset), and its
     predictions for the ``holdout`` largest model sizes fitted without them."""
     from recbole_srt.scaling import performance_law
@@ -228,6 +231,11 @@ def fit_performance_laws(runs, metrics, n_kind="non_embedding", holdout=1, quali
         try:
             entry = {"runs_left_out": int((~ok).sum()),
                      "fit": performance_law.fit_performance_law(shapes[ok, 0], shapes[ok, 1], data[ok], values[ok])}
+            if n_boot:
+                full = entry["fit"]
+                entry["fit_ci95"] = laws.bootstrap(
+                    lambda *arrays: performance_law.fit_performance_law(*arrays, start_from=full),
+                    (shapes[ok, 0], shapes[ok, 1], data[ok], values[ok]), n_boot)
             entry["holdout"] = performance_law.holdout_check(shapes[ok, 0], shapes[ok, 1], data[ok], values[ok],
                                                              n[ok], holdout)
         except (ValueError, RuntimeError) as error:

@@ -133,10 +133,11 @@ def bootstrap(fit, arrays, n_boot=200, seed=0, level=0.95):
         pick = rng.integers(0, len(arrays[0]), len(arrays[0]))
         try:
             params = fit(*(a[pick] for a in arrays))
-        except RuntimeError:
+        except (RuntimeError, ValueError):  # a resample the law cannot be fitted to (too few distinct points)
             continue
         for key, value in params.items():
-            samples.setdefault(key, []).append(value)
+            if isinstance(value, (int, float)) and value is not None and not isinstance(value, bool):
+                samples.setdefault(key, []).append(value)
     low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
     return {key: [float(np.percentile(v, low)), float(np.percentile(v, high))] for key, v in samples.items()}
 

@@ -40,8 +40,9 @@ def performance_law(layers, hidden, data, params):
     return value
 
 
-def fit_performance_law(layers, hidden, data, values):
-    """Least squares over the terms whose variable varies, from a grid of exponent starts."""
+def fit_performance_law(layers, hidden, data, values, start_from=None):
+    """Least squares over the terms whose variable varies, from a grid of exponent starts (or from the
+    parameters of an earlier fit, ``start_from``: the bootstrap's resamples)."""
     layers, hidden, data, y = (np.asarray(v, dtype=float) for v in (layers, hidden, data, values))
     use = {"layers": len(np.unique(layers)) > 1, "hidden": len(np.unique(hidden)) > 1, "data": len(np.unique(data)) > 1}
     names = ["c"] + (["w1", "a"] if use["layers"] else []) + (["w2", "b"] if use["hidden"] else []) \
@@ -61,16 +62,19 @@ def fit_performance_law(layers, hidden, data, values):
     lower = [-np.inf if n in ("c", "w1", "w2", "log_lambda") else 0.0 for n in names]
     upper = [np.inf if n in ("c", "w1", "w2", "log_lambda") else 5.0 for n in names]
     best = None
-    for exponent in (0.1, 0.5, 1.0, 2.0):
-        for scale in (1e-4, 1e-2, 1.0):
-            start = {"c": float(y.mean()), "w1": 0.01, "a": exponent, "w2": 0.01, "b": exponent,
-                     "log_lambda": float(np.log(scale / max(np.median(data), 1e-12))), "e": exponent}
-            try:
-                result = least_squares(residual, [start[n] for n in names], bounds=(lower, upper), max_nfev=4000)
-            except ValueError:
-                continue
-            if np.isfinite(result.cost) and (best is None or result.cost < best.cost):
-                best = result
+    starts = [{"c": float(y.mean()), "w1": 0.01, "a": exponent, "w2": 0.01, "b": exponent,
+               "log_lambda": float(np.log(scale / max(np.median(data), 1e-12))), "e": exponent}
+              for exponent in (0.1, 0.5, 1.0, 2.0) for scale in (1e-4, 1e-2, 1.0)]
+    if start_from is not None:
+        starts = [{**{k: v for k, v in start_from.items() if v is not None},
+                   "log_lambda": float(np.log(start_from["lambda"])) if start_from.get("lambda") else 0.0}]
+    for start in starts:
+        try:
+            result = least_squares(residual, [start[n] for n in names], bounds=(lower, upper), max_nfev=4000)
+        except ValueError:
+            continue
+        if np.isfinite(result.cost) and (best is None or result.cost < best.cost):
+            best = result
     if best is None:
         raise RuntimeError("no starting point converged")
     params = unpack(best.x)

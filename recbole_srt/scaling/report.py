@@ -71,6 +71,11 @@ def _pm(stat, digits=4):
     return f"{stat['mean']:.{digits}f} ± {stat['std']:.{digits}f}" if stat["runs"] > 1 else f"{stat['mean']:.{digits}f}"
 
 
+def _with_interval(fit, ci, key, fmt):
+    value = f"{fit[key]:{fmt}}"
+    return f"{value} [{ci[key][0]:{fmt}}, {ci[key][1]:{fmt}}]" if key in ci else value
+
+
 def markdown(report, metrics):
     by = report["by"] or "all runs"
     lines = [f"# Laws by {by}", "", "## Test metrics (mean ± std over the runs of each group and dataset)", "",
@@ -95,11 +100,17 @@ def markdown(report, metrics):
               "| group | dataset | metric | L_inf | N0 | alpha | held-out N | predicted | observed | max rel. error | "
               "no-scaling forecast's error |",
               "|---|---|---|---|---|---|---|---|---|---|---|"]
+    intervals = ["", "Fitted on every size (95 % bootstrap intervals over resampled runs):", "",
+                 "| group | dataset | metric | L_inf | N0 | alpha |", "|---|---|---|---|---|---|"]
     if not any(entry["size_laws"] for entry in report["groups"].values()):
         lines.append("| (no group has 3 model sizes on one dataset) | | | | | | | | | | |")
     for name, entry in report["groups"].items():
         for dataset, per_metric in entry["size_laws"].items():
             for metric, law in per_metric.items():
+                fit, ci = law["fit"], law.get("fit_ci95", {})
+                intervals.append(f"| {name} | {dataset} | {metric} | " + " | ".join(
+                    _with_interval(fit, ci, key, fmt) for key, fmt in (("limit", ".4f"), ("N0", ".3g"), ("alpha", ".3f")))
+                    + " |")
                 ext = law["extrapolation"]
                 if isinstance(ext, str):
                     lines.append(f"| {name} | {dataset} | {metric} | | | | {ext} | | | | |")
@@ -110,6 +121,8 @@ def markdown(report, metrics):
                              + ", ".join(f"{v:.4f}" for v in ext["predicted"]) + " | "
                              + ", ".join(f"{v:.4f}" for v in ext["observed"]) + f" | {100 * ext['max_rel_error']:.1f}% | "
                              f"{100 * ext['naive_max_rel_error']:.1f}% |")
+    if len(intervals) > 5:
+        lines += intervals
     perf = [(n, e["performance_law"]) for n, e in report["groups"].items() if "performance_law" in e]
     if perf:
         lines += ["", "## Performance Law (Shen et al.), fitted without the largest size, predicting it on every dataset",
