@@ -173,12 +173,17 @@ class SequentialTransformer(SequentialRecommender):
     def training_step(self, interaction, neg_ids=None):
         """Loss, target count and FLOPs of one batch. ``neg_ids`` overrides the loss's draw (tests)."""
         terms = self.loss_terms(interaction, neg_ids)
+        return StepResult(self.objective(terms), terms.targets, training_flops(terms.components)["total"])
+
+    def objective(self, terms, reduce="mean"):
+        """The weighted next-item and feedback losses of :meth:`loss_terms`, each averaged over its targets
+        (``reduce="sum"``: summed, one sequence's log-likelihood for the EWC Fisher)."""
         loss = 0.0
         for weight, losses in ((self.next_item_weight, terms.item_losses),
                                (self.feedback.weight if self.feedback else 0.0, terms.feedback_losses)):
             if losses is not None:  # a step without liked targets has no next-item term
-                loss = loss + weight * losses.sum() / max(len(losses), 1)
-        return StepResult(loss, terms.targets, training_flops(terms.components)["total"])
+                loss = loss + weight * losses.sum() / (max(len(losses), 1) if reduce == "mean" else 1)
+        return loss
 
     def target_losses(self, interaction, neg_ids=None):
         """(next-item loss of every target in row-major order of its positions, target count, the

@@ -21,13 +21,7 @@ from recbole_srt.config_check import ConfigError
 
 def window_loss_sum(model, window):
     """The training objective of one window, summed over its targets (not averaged)."""
-    terms = model.loss_terms(window)
-    total = 0.0
-    for weight, losses in ((model.next_item_weight, terms.item_losses),
-                           (model.feedback.weight if model.feedback else 0.0, terms.feedback_losses)):
-        if losses is not None and weight:
-            total = total + weight * losses.sum()
-    return total
+    return model.objective(model.loss_terms(window), reduce="sum")
 
 
 def estimate_fisher(model, train_data, windows=1000):
