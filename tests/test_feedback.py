@@ -70,8 +70,11 @@ def test_heads_switch_off_and_weights_combine():
     model = run.model
     batch = next(iter(run.train_data))
     terms = model.loss_terms(batch)
-    assert len(terms.item_losses) == len(terms.feedback_losses) == terms.targets
-    expected = terms.item_losses.mean() + 0.5 * terms.feedback_losses.mean()
+    real = batch[model.schema.target_mask].reshape(-1)
+    assert len(terms.item_losses) == len(terms.feedback_losses) == real.numel()  # one per slot, padding too
+    assert torch.equal(terms.weights, real) and torch.equal(terms.item_weights, real) and terms.targets == real.sum()
+    assert torch.isfinite(terms.item_losses).all() and torch.isfinite(terms.feedback_losses).all()
+    expected = terms.item_losses[real].mean() + 0.5 * terms.feedback_losses[real].mean()
     assert model.training_step(batch).loss.item() == pytest.approx(expected.item(), rel=1e-5)
 
     next_only = make_run("IDTransformer", feedback_field="rating", feedback_weight=0.0).model
@@ -89,8 +92,8 @@ def test_next_item_on_liked_targets_still_reads_every_interaction():
     batch = next(iter(run.train_data))
     schema = run.model.schema
     terms = run.model.loss_terms(batch)
-    liked = batch[schema.target_feedback][batch[schema.target_mask]] >= 4
-    assert len(terms.item_losses) == int(liked.sum()) < terms.targets
+    liked = (batch[schema.target_feedback] >= 4) & batch[schema.target_mask]
+    assert torch.equal(terms.item_weights, liked.reshape(-1)) and int(liked.sum()) < terms.targets
     assert ((batch[schema.feedback_seq] < 4) & (batch[schema.item_seq] > 0)).any()  # disliked inputs are read
 
 
@@ -160,7 +163,7 @@ def test_feedback_head_flops_match_the_flop_counter():
     batch = next(iter(run.train_data))
     with sdpa_kernel(SDPBackend.MATH), FlopCounterMode(display=False) as counter:
         terms = run.model.loss_terms(batch)
-        (terms.item_losses.mean() + terms.feedback_losses.mean()).backward()
+        run.model.objective(terms).backward()
     assert "feedback head" in terms.components
     assert training_flops(terms.components)["matmul"] == pytest.approx(counter.get_total_flops(), rel=0.05)
 

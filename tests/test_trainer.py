@@ -84,3 +84,17 @@ def test_autocast_runs_the_step_in_bfloat16_with_float32_weights():
 
     with pytest.raises(ConfigError, match="amp_dtype must be bfloat16 or float16"):
         load_config("IDTransformer", "ml-100k", config_dict={"amp_dtype": "float8"})
+
+
+def test_torch_compile_compiles_the_backbone_in_place_and_computes_the_same_loss():
+    small = {"n_layers": 1, "hidden_size": 32, "n_heads": 2, "inner_size": 64, "train_batch_size": 256,
+             "num_negatives": 50}
+    compiled, plain = make_run("SRT", torch_compile=True, **small), make_run("SRT", **small)
+    assert list(compiled.model.state_dict()) == list(plain.model.state_dict())  # checkpoints stay loadable
+    plain.model.load_state_dict(compiled.model.state_dict())
+    batch, negatives = next(iter(compiled.train_data)), torch.arange(1, 51)
+    compiled.model.eval(), plain.model.eval()
+    with torch.no_grad():
+        losses = [run.model.training_step(batch, neg_ids=negatives).loss for run in (compiled, plain)]
+    assert torch.allclose(*losses, atol=1e-5)
+    assert compiled.model.backbone._compiled_call_impl is not None and plain.model.backbone._compiled_call_impl is None

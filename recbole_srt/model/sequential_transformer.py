@@ -14,6 +14,7 @@ augmented rows (one target per row); both go through :meth:`training_step`.
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from recbole.model.abstract_recommender import SequentialRecommender
 from recbole.utils import InputType
 
@@ -30,10 +31,14 @@ ITEM_CACHE_CHUNK = 65536
 
 @dataclass
 class LossTerms:
-    item_losses: torch.Tensor | None  # next-item loss per next-item target; None with next_item_weight 0
-    feedback_losses: torch.Tensor | None  # feedback loss per target; None without a feedback head
-    targets: int  # positions under the loss
-    components: dict  # forward FLOPs by component
+    """Losses at every slot of a step (:meth:`SequentialTransformer.loss_slots`), with which slots count."""
+
+    item_losses: torch.Tensor | None  # [S] next-item loss; None with next_item_weight 0
+    item_weights: torch.Tensor  # [S] bool: a next-item target (a real one, liked where only liked ones train)
+    feedback_losses: torch.Tensor | None  # [S] feedback loss; None without a feedback head
+    weights: torch.Tensor  # [S] bool: a real target
+    targets: torch.Tensor  # 0-dim: real targets (a tensor, so that counting does not wait for the device)
+    components: dict  # forward FLOPs by component (values may be 0-dim tensors)
 
 
 class SequentialTransformer(SequentialRecommender):
@@ -60,6 +65,8 @@ class SequentialTransformer(SequentialRecommender):
             self._check_feedback_data(config, dataset)
         self.apply(self._init_weights)
         self._item_cache = None
+        # Stands in for the target of a padding slot: an item the negative sampler can draw (finite log q).
+        self.fill_item = int(torch.argmax(catalog.train_counts[1:])) + 1
 
     @classmethod
     def parts(cls, config):
@@ -151,24 +158,25 @@ class SequentialTransformer(SequentialRecommender):
         return item_repr + self.feedback.embed(feedback, item_seq > 0)
 
     # ----- training --------------------------------------------------------------------
-    def targets_of(self, interaction):
-        """[batch, length] next item at every position (0: no loss), for windows or augmented rows."""
+    def loss_slots(self, interaction):
+        """The step's loss slots, flat: (target item [S], is a real target [S], the user's feedback on it [S]
+        or None). Windows have a slot at every position; RecBole's augmented rows one after each row's last
+        input. Padding slots stay in (with weight 0) so that no shape depends on the data: on a GPU a
+        boolean selection would stop the host until the device caught up, at every step."""
         if self.schema.targets in interaction:
-            return interaction[self.schema.targets]
-        return self._at_last_position(interaction, interaction[self.POS_ITEM_ID])
+            targets = interaction[self.schema.targets]
+            mask = interaction[self.schema.target_mask] if self.schema.target_mask in interaction else targets > 0
+            values = interaction[self.schema.target_feedback].reshape(-1) if self.schema.target_feedback in interaction else None
+            return targets.reshape(-1), mask.reshape(-1), values
+        targets = interaction[self.POS_ITEM_ID]
+        values = interaction[self.feedback_field] if self.feedback_field and self.feedback_field in interaction else None
+        return targets, torch.ones_like(targets, dtype=torch.bool), values
 
-    def target_feedback_of(self, interaction):
-        """[batch, length] the user's feedback on each target, for windows or augmented rows."""
-        if self.schema.target_feedback in interaction:
-            return interaction[self.schema.target_feedback]
-        return self._at_last_position(interaction, interaction[self.feedback_field])
-
-    def _at_last_position(self, interaction, values):
-        """An augmented row's one target sits after its last input."""
-        item_seq = interaction[self.ITEM_SEQ]
-        out = torch.zeros(item_seq.shape, dtype=values.dtype, device=item_seq.device)
-        out[torch.arange(len(item_seq), device=item_seq.device), interaction[self.ITEM_SEQ_LEN] - 1] = values
-        return out
+    def slot_outputs(self, interaction, outputs):
+        """[S, hidden] backbone outputs at the slots of :meth:`loss_slots`."""
+        if self.schema.targets in interaction:
+            return outputs.reshape(-1, outputs.shape[-1])
+        return self.gather_indexes(outputs, interaction[self.ITEM_SEQ_LEN] - 1)
 
     def training_step(self, interaction, neg_ids=None):
         """Loss, target count and FLOPs of one batch. ``neg_ids`` overrides the loss's draw (tests)."""
@@ -179,59 +187,82 @@ class SequentialTransformer(SequentialRecommender):
         """The weighted next-item and feedback losses of :meth:`loss_terms`, each averaged over its targets
         (``reduce="sum"``: summed, one sequence's log-likelihood for the EWC Fisher)."""
         loss = 0.0
-        for weight, losses in ((self.next_item_weight, terms.item_losses),
-                               (self.feedback.weight if self.feedback else 0.0, terms.feedback_losses)):
-            if losses is not None:  # a step without liked targets has no next-item term
-                loss = loss + weight * losses.sum() / (max(len(losses), 1) if reduce == "mean" else 1)
+        for weight, losses, real in ((self.next_item_weight, terms.item_losses, terms.item_weights),
+                                     (self.feedback.weight if self.feedback else 0.0, terms.feedback_losses,
+                                      terms.weights)):
+            if losses is not None:  # a step without liked targets adds 0
+                total = torch.where(real, losses, 0.0).sum()
+                loss = loss + weight * (total / real.sum().clamp(min=1) if reduce == "mean" else total)
         return loss
 
     def target_losses(self, interaction, neg_ids=None):
         """(next-item loss of every target in row-major order of its positions, target count, the
         step's forward FLOPs by component as :meth:`forward_flops` gives them)."""
         terms = self.loss_terms(interaction, neg_ids)
-        return terms.item_losses, terms.targets, terms.components
+        return terms.item_losses[terms.item_weights], int(terms.targets), terms.components
 
     def loss_terms(self, interaction, neg_ids=None):
         self._item_cache = None
         item_seq = interaction[self.ITEM_SEQ]
-        targets = self.targets_of(interaction)
-        mask = interaction[self.schema.target_mask] if self.schema.target_mask in interaction else targets > 0
-        target_ids = targets[mask]
+        pos_ids, real, values = self.loss_slots(interaction)
         predicts_feedback = self.feedback is not None and self.feedback.head is not None
-        values = self.target_feedback_of(interaction)[mask] if predicts_feedback or self.liked_targets_only else None
         trains_items = self.next_item_weight > 0
         # Next-item targets: all, or only the liked ones (every interaction is still read as context).
-        picked = self.feedback_scale.liked(values) if self.liked_targets_only else None
-        pos_ids = target_ids[picked] if picked is not None else target_ids
-        if trains_items and neg_ids is None:
-            neg_ids = self.loss_fct.negatives(pos_ids)
-        if trains_items and neg_ids is None:  # the loss scores the whole catalog
-            catalog = self.item_representations()
-            seq_repr, target_repr, cand_repr = catalog[item_seq], catalog[target_ids], catalog
-            unique = torch.arange(len(catalog), device=item_seq.device)
-            n_candidates = len(catalog) - 1
-        else:
-            # One encoder call for inputs, targets and negatives: each distinct item once.
-            negatives = [neg_ids.reshape(-1)] if trains_items else []
-            unique, inverse = torch.unique(torch.cat([item_seq.reshape(-1), target_ids, *negatives]), return_inverse=True)
-            reps = self.item_encoder(unique)[inverse]
-            n_seq, n_targets = item_seq.numel(), len(target_ids)
-            seq_repr = reps[:n_seq].view(*item_seq.shape, -1)
-            target_repr = reps[n_seq:n_seq + n_targets]
-            cand_repr = reps[n_seq + n_targets:].view(*neg_ids.shape, -1) if trains_items else None
-            n_candidates = neg_ids.shape[-1] if trains_items else 0
+        item_weights = real & self.feedback_scale.liked(values) if self.liked_targets_only else real
+        # Padding slots score a real item, so that their (discarded) losses stay finite.
+        pos_ids = torch.where(real, pos_ids, self.fill_item)
+        if trains_items:
+            neg_ids = self.loss_fct.negatives(pos_ids) if neg_ids is None else \
+                self._dense_negatives(neg_ids.to(pos_ids.device), real)
+        seq_repr, pos_repr, cand_repr, encoded = self.encode_items(item_seq, pos_ids, neg_ids if trains_items else None,
+                                                                   scores_catalog=trains_items and neg_ids is None)
         timestamps = interaction[self.schema.time_seq] if self.schema.time_seq in interaction else None
         inputs = self.with_feedback(seq_repr, item_seq, self.feedback_inputs(interaction))
-        query = self.backbone(inputs, timestamps)[mask]
+        query = self.slot_outputs(interaction, self.backbone(inputs, timestamps))
         item_losses = feedback_losses = None
         if trains_items:
-            pos_query, pos_repr = (query[picked], target_repr[picked]) if picked is not None else (query, target_repr)
-            item_losses = self.loss_fct(pos_query, pos_ids, pos_repr, neg_ids, cand_repr)
+            item_losses = self.loss_fct(query, pos_ids, pos_repr, neg_ids, cand_repr)
         if predicts_feedback:
-            feedback_losses = self.feedback.losses(query, target_repr, values)
-        components = self.forward_flops(item_seq.shape, len(pos_ids) if trains_items else 0, unique, n_candidates,
-                                        len(target_ids) if predicts_feedback else 0)
-        return LossTerms(item_losses, feedback_losses, len(target_ids), components)
+            feedback_losses = self.feedback.losses(query, pos_repr, values)
+        n_candidates = 0 if not trains_items else (len(cand_repr) - 1 if neg_ids is None else neg_ids.shape[-1])
+        # FLOPs of what the step computes: padding slots included, as the backbone's count includes padding.
+        slots = len(pos_ids)
+        components = self.forward_flops(item_seq.shape, slots if trains_items else 0, encoded, n_candidates,
+                                        slots if predicts_feedback else 0)
+        return LossTerms(item_losses, item_weights, feedback_losses, real, real.sum(), components)
+
+    def encode_items(self, item_seq, pos_ids, neg_ids, scores_catalog=False, dedupe=None):
+        """Representations of the inputs, the targets and the candidates (the catalog or the negatives),
+        and the item ids that were encoded (for FLOPs). Where the step names at least as many items as
+        the catalog holds, the catalog is encoded once and looked up; otherwise each named item is encoded
+        where it stands (GPU: no data-dependent shape) or each distinct one once (CPU: less work; ``dedupe``
+        overrides the choice)."""
+        named = [item_seq.reshape(-1), pos_ids] + ([neg_ids.reshape(-1)] if neg_ids is not None else [])
+        n_named = sum(len(ids) for ids in named)
+        if scores_catalog or self.item_encoder.n_items <= n_named:
+            catalog = self.item_representations()
+            # An embedding lookup, not tensor indexing: indexing's backward sorts the (many repeated) ids and
+            # took a quarter of a GPU step; the embedding's backward is built for repeated rows.
+            candidates = catalog if neg_ids is None else F.embedding(neg_ids, catalog)
+            encoded = torch.arange(len(catalog), device=item_seq.device)
+            return F.embedding(item_seq, catalog), F.embedding(pos_ids, catalog), candidates, encoded
+        flat = torch.cat(named)
+        if not (not flat.is_cuda if dedupe is None else dedupe):
+            reps, encoded = self.item_encoder(flat), flat
+        else:
+            encoded, inverse = torch.unique(flat, return_inverse=True)
+            reps = self.item_encoder(encoded)[inverse]
+        n_seq, n_pos = item_seq.numel(), len(pos_ids)
+        candidates = reps[n_seq + n_pos:].view(*neg_ids.shape, -1) if neg_ids is not None else None
+        return reps[:n_seq].view(*item_seq.shape, -1), reps[n_seq:n_seq + n_pos], candidates, encoded
+
+    def _dense_negatives(self, neg_ids, real):
+        """Given negatives ([K] shared, or [targets, K] one row per real target) at every slot."""
+        if neg_ids.dim() == 1 or len(neg_ids) == len(real):
+            return neg_ids
+        dense = torch.full((len(real), neg_ids.shape[-1]), self.fill_item, dtype=neg_ids.dtype, device=neg_ids.device)
+        dense[real] = neg_ids
+        return dense
 
     def calculate_loss(self, interaction):
         return self.training_step(interaction).loss

@@ -13,7 +13,10 @@ def build_optimizer(config, params):
     learner = str(config["learner"]).lower()
     if learner not in LEARNERS:
         raise ConfigError(f"learner: unknown '{config['learner']}'; choose one of {', '.join(sorted(LEARNERS))}")
-    return LEARNERS[learner](params, lr=config["learning_rate"], weight_decay=config["weight_decay"] or 0.0)
+    options = {"lr": config["learning_rate"], "weight_decay": config["weight_decay"] or 0.0}
+    if learner in ("adam", "adamw") and params and all(p.is_cuda for p in params):
+        options["fused"] = True  # one kernel for all parameters instead of several per tensor
+    return LEARNERS[learner](params, **options)
 
 
 def one_cycle(optimizer, total_steps, warmup_ratio):

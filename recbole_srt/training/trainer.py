@@ -19,6 +19,7 @@ from logging import getLogger
 from time import time
 
 import torch
+from recbole.data.interaction import Interaction
 from recbole.utils import get_local_time
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -50,6 +51,13 @@ class TrainingStep(nn.Module):
         return StepResult(loss, len(interaction), 0)
 
 
+def to_device(interaction, device):
+    """A batch on ``device``; to a GPU through pinned memory, so the copy does not block the host."""
+    if device.type != "cuda":
+        return interaction.to(device)
+    return Interaction({k: v.pin_memory().to(device, non_blocking=True) for k, v in interaction.interaction.items()})
+
+
 def show_progress(config):
     """``show_progress: ~`` (the default) shows bars only on a terminal: CI logs and nohup files
     would otherwise fill with carriage-return frames."""
@@ -77,6 +85,9 @@ class Trainer:
         self.amp_dtype = getattr(torch, config["amp_dtype"] or "bfloat16")
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=bool(config["enable_scaler"])
                                            and self.device.type == "cuda")
+        if config["torch_compile"] and hasattr(model, "backbone"):
+            # In place: parameter names, checkpoints and DDP see the same module.
+            model.backbone.compile()
         self.step_module = distributed.wrap(TrainingStep(model), config)
         self.ddp = isinstance(self.step_module, DistributedDataParallel)
         self.evaluation = RankingEvaluation(config)
@@ -138,10 +149,11 @@ class Trainer:
         self.model.train()
         batches = tqdm(train_data, total=len(train_data), ncols=100, desc=f"Train {epoch:>5}") \
             if self.progress else train_data
+        # Sums stay on the device until the epoch ends: reading one per step would make the host wait.
         total, targets, flops = torch.zeros((), device=self.device), 0, 0
         start = time()
         for k, interaction in enumerate(batches):
-            interaction = interaction.to(self.device)
+            interaction = to_device(interaction, self.device)
             last_micro_step = (k + 1) % self.accumulation == 0 or k + 1 == len(train_data)
             # DDP averages the gradients across ranks during backward: only before an optimizer step.
             with self.step_module.no_sync() if self.ddp and not last_micro_step else nullcontext():
@@ -159,10 +171,10 @@ class Trainer:
         if self.ddp:
             # Targets and FLOPs of all ranks; the loss as a sum over global batches of their mean over ranks,
             # so that it reads like the loss of one process with the global batch.
-            total, targets, flops = distributed.all_sum([float(total), targets, flops], self.device)
-            total, targets = total / distributed.world_size(), int(targets)
-        self.seen_targets += targets
-        self.train_flops += flops
+            total, targets, flops = distributed.all_sum([float(total), float(targets), float(flops)], self.device)
+            total = total / distributed.world_size()
+        self.seen_targets += int(targets)
+        self.train_flops += int(flops)
         loss = float(total)
         if not math.isfinite(loss):
             raise ValueError(f"training loss is {loss} in epoch {epoch}: lower learning_rate or check the data")

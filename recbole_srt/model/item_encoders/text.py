@@ -42,6 +42,9 @@ class TextItemEncoder(nn.Module):
         device = self.projection.weight.device
         for k, table in enumerate(tables):
             self.register_buffer(f"item_tokens_{k}", table.to(device), persistent=False)
+        # Pooling work per item, looked up rather than counted at every step
+        self.register_buffer("item_token_counts", sum((table > 0).sum(1) for table in tables).to(device),
+                             persistent=False)
 
     @property
     def n_items(self):
@@ -59,8 +62,9 @@ class TextItemEncoder(nn.Module):
         return self.projection(torch.cat(pooled, dim=-1))
 
     def count_tokens(self, item_ids):
-        """Non-padding tokens of these items over all fields (the pooling work, for FLOPs)."""
-        return int(sum((getattr(self, f"item_tokens_{k}")[item_ids] > 0).sum() for k in range(self.n_fields)))
+        """Non-padding tokens of these items over all fields (the pooling work, for FLOPs), as a 0-dim
+        tensor on the items' device: reading it would make the host wait for the device."""
+        return self.item_token_counts[item_ids].sum()
 
     def forward_flops(self, item_ids):
         """{name: (forward FLOPs, is a matrix product)} of encoding the distinct ``item_ids`` once."""

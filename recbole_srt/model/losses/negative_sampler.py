@@ -24,8 +24,19 @@ class NegativeSampler:
         self.cdf = torch.cumsum(probs, 0)
         self.cdf[-1] = 1.0
         self.log_q = torch.log(probs).float()  # -inf where an item is never drawn
-        self.generator = torch.Generator().manual_seed(int(seed))
+        self.seed = int(seed)
+        self.generator = torch.Generator().manual_seed(self.seed)
 
-    def sample(self, shape):
-        u = torch.rand(shape, generator=self.generator, dtype=torch.float64)
+    def to(self, device):
+        """Draw on ``device`` from now on (a GPU draws without a host round trip), from the same seed."""
+        device = torch.device(device)
+        if self.cdf.device != device:
+            self.cdf, self.log_q = self.cdf.to(device), self.log_q.to(device)
+            self.generator = torch.Generator(device=device).manual_seed(self.seed)
+        return self
+
+    def sample(self, shape, device=None):
+        if device is not None:
+            self.to(device)
+        u = torch.rand(shape, generator=self.generator, dtype=torch.float64, device=self.cdf.device)
         return torch.searchsorted(self.cdf, u, right=True).clamp_(max=len(self.cdf) - 1)

@@ -48,10 +48,11 @@ class SampledSoftmaxLoss(nn.Module):
 
     def negatives(self, pos_ids):
         shape = (self.num_negatives,) if self.scope == "batch" else (len(pos_ids), self.num_negatives)
-        return self.sampler.sample(shape).to(pos_ids.device)
+        return self.sampler.sample(shape, pos_ids.device)
 
     def forward(self, query, pos_ids, pos_repr, neg_ids, neg_repr):
-        """query, pos_repr: [N, H]; neg_ids: [K] shared or [N, K] per target; neg_repr: [..., H]."""
+        """query, pos_repr: [N, H]; neg_ids: [K] shared or [N, K] per target; neg_repr: [..., H].
+        Every pos_id must have a positive sampling probability (the model puts a real item in padding slots)."""
         pos_logit = (query * pos_repr).sum(-1) / self.tau
         if neg_repr.dim() == 2:
             neg_logit = query @ neg_repr.T / self.tau
