@@ -152,3 +152,19 @@ def test_a_time_unit_on_a_time_field_in_seconds_is_refused():
     with pytest.raises(Exception, match="time_unit_seconds is 60, but the time field 'timestamp' is not rescaled"):
         load_config("IDTransformer", "ml-100k", config_dict={"backbone": "hstu", "time_unit_seconds": 60,
                                                              "normalize_field": None})
+
+
+def test_cpu_dropout_keeps_one_minus_p_of_the_units_scaled_and_passes_gradients_through_the_kept_ones():
+    from recbole_srt.model.backbones.dropout import Dropout
+
+    torch.manual_seed(0)
+    drop, x = Dropout(0.2), torch.ones(200_000, requires_grad=True)
+    y = drop(x)
+    kept = y != 0
+    assert abs(kept.float().mean().item() - 0.8) < 0.005
+    assert torch.allclose(y[kept], torch.full_like(y[kept], 1 / 0.8))
+    y.sum().backward()
+    assert torch.equal(x.grad, y.detach())  # d y / d x is the mask times 1 / (1 - p)
+    drop.eval()
+    assert torch.equal(drop(x), x)
+    assert torch.equal(Dropout(1.0)(x), torch.zeros_like(x))

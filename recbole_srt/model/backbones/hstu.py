@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recbole_srt.model.backbones import BACKBONES
+from recbole_srt.model.backbones.dropout import Dropout
 from recbole_srt.model.backbones.flop_terms import LAYER_NORM_FLOPS
 from recbole_srt.config_check import ConfigError
 
@@ -43,7 +44,7 @@ class HSTULayer(nn.Module):
         self.uvqk = nn.Linear(hidden_size, 4 * hidden_size, bias=False)  # the reference's bias-free _uvqk
         self.attn_norm = nn.LayerNorm(hidden_size, eps=eps)
         self.out = nn.Linear(hidden_size, hidden_size)  # the reference's _o, with bias
-        self.dropout = nn.Dropout(hidden_dropout)
+        self.dropout = Dropout(hidden_dropout)
         # One bias per causal distance 0..N-1 and one per time bucket, shared by the heads as in the
         # reference. The reference stores 2N - 1 distances; the N - 1 future ones are always masked,
         # so they would be parameters that never train. Plain parameters, not nn.Embedding, so the
@@ -91,7 +92,7 @@ class HSTU(nn.Module):
         # The reference adds a learned absolute position table to the inputs (its input
         # preprocessor, shared with its SASRec) on top of the relative bias; kept.
         self.position_embedding = nn.Embedding(max_length, hidden_size)
-        self.dropout = nn.Dropout(hidden_dropout)
+        self.dropout = Dropout(hidden_dropout)
         self.layers = nn.ModuleList(
             HSTULayer(hidden_size, n_heads, max_length, hidden_dropout, attn_dropout, eps) for _ in range(n_layers)
         )

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recbole_srt.model.backbones import BACKBONES
+from recbole_srt.model.backbones.dropout import Dropout
 from recbole_srt.model.backbones.flop_terms import softmax_attention_flops
 from recbole_srt.config_check import ConfigError
 
@@ -33,7 +34,7 @@ class LlamaBlock(nn.Module):
         self.ff_norm = nn.RMSNorm(hidden_size, eps=eps)
         self.gate_up = nn.Linear(hidden_size, 2 * inner_size, bias=False)  # gate and up in one product
         self.down = nn.Linear(inner_size, hidden_size, bias=False)
-        self.dropout = nn.Dropout(hidden_dropout)
+        self.dropout = Dropout(hidden_dropout)
 
     def forward(self, x, cos, sin):
         batch, length, hidden = x.shape

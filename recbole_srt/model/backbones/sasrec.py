@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recbole_srt.model.backbones import BACKBONES
+from recbole_srt.model.backbones.dropout import Dropout
 from recbole_srt.model.backbones.flop_terms import LAYER_NORM_FLOPS, softmax_attention_flops
 from recbole_srt.config_check import ConfigError
 
@@ -27,7 +28,7 @@ class CausalBlock(nn.Module):
         self.ff = nn.Sequential(
             nn.Linear(hidden_size, inner_size), ACTIVATIONS[activation](), nn.Linear(inner_size, hidden_size)
         )
-        self.dropout = nn.Dropout(hidden_dropout)
+        self.dropout = Dropout(hidden_dropout)
 
     def forward(self, x):
         batch, length, hidden = x.shape
@@ -52,7 +53,7 @@ class CausalTransformer(nn.Module):
         super().__init__()
         self.n_layers, self.n_heads, self.hidden_size, self.inner_size = n_layers, n_heads, hidden_size, inner_size
         self.position_embedding = nn.Embedding(max_length, hidden_size)
-        self.dropout = nn.Dropout(hidden_dropout)
+        self.dropout = Dropout(hidden_dropout)
         self.blocks = nn.ModuleList(
             CausalBlock(hidden_size, n_heads, inner_size, hidden_dropout, attn_dropout, activation, eps)
             for _ in range(n_layers)
