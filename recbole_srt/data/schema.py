@@ -53,5 +53,6 @@ class StepResult:
     """What one training step reports to the trainer."""
 
     loss: torch.Tensor  # the value to minimise (SRT, IDTransformer: mean over the step's targets)
-    targets: int  # interactions under the loss, the scaling study's T (RecBole models: rows)
-    flops: int  # forward + backward FLOPs, analytic (recbole_srt/scaling/flops.py); 0 when unknown
+    # Counts may be 0-dim tensors on the device: the trainer sums them and reads them once an epoch.
+    targets: int | torch.Tensor  # interactions under the loss, the scaling study's T (RecBole models: rows)
+    flops: int | torch.Tensor  # forward + backward FLOPs, analytic (recbole_srt/scaling/flops.py); 0 when unknown
