@@ -37,8 +37,9 @@ def test_item_encodings_agree_however_they_are_computed(small_run):
 
 def test_padding_slots_change_neither_the_loss_nor_its_gradient(small_run):
     model = small_run.model.train()
-    batch = next(b for b in small_run.train_data if b[model.ITEM_SEQ].shape[1] <= 40)
-    negatives = torch.randint(1, model.n_items, (16,), generator=torch.Generator().manual_seed(0))
+    device = next(model.parameters()).device
+    batch = next(b for b in small_run.train_data if b[model.ITEM_SEQ].shape[1] <= 40).to(device)
+    negatives = torch.randint(1, model.n_items, (16,), generator=torch.Generator().manual_seed(0)).to(device)
     # The same windows with 10 more padding columns: more slots, none of them a target.
     wider = Interaction({k: torch.nn.functional.pad(v, (0, 10)) if v.dim() == 2 else v
                          for k, v in batch.interaction.items()})
