@@ -67,6 +67,16 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     check_valid_metric(config, (feedback_metrics(config) if getattr(model_class, "trains_on_windows", False) else [])
                        + (["cross_entropy"] if config["eval_cross_entropy"] else []))
     check_time_column(config)
+    cold = config["cold_start_items"]
+    if cold is not None:
+        if isinstance(cold, bool) or not isinstance(cold, (int, float)) or not 0 < cold < 1:
+            raise ConfigError(f"cold_start_items must be a fraction in (0, 1) (~ for none), got {cold!r}")
+        if not getattr(model_class, "trains_on_windows", False):
+            raise ConfigError(f"cold_start_items: withheld by the plugin's dataset, which {config['model']} does not "
+                              "use (SRT and IDTransformer do)")
+        if (config["eval_args"]["split"] or {}).get("LS") is None:
+            raise ConfigError("cold_start_items: needs the leave-one-out split (eval_args.split LS), so that the "
+                              "test item is each user's last")
     return config
 
 

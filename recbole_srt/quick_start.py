@@ -12,7 +12,8 @@ from logging import getLogger
 import recbole_srt.compat  # noqa: F401  (before recbole)
 from recbole.utils import dict2str, get_local_time, set_color
 
-from recbole_srt.build import build_run, load_config
+from recbole_srt.build import build_run, eval_loader, load_config
+from recbole_srt.compat import loader_dataset
 from recbole_srt.checkpoint import config_dict as resolved_config, jsonable, tokenizer_of
 from recbole_srt.logs import init_logging
 from recbole_srt.scaling.presets import parameter_counts
@@ -75,6 +76,10 @@ def train_and_test(run, saved=True):
     test_result = trainer.evaluate(run.test_data, load_best_model=saved)
     logger.info(set_color("best valid ", "yellow") + f": {dict2str(plain(best_valid_result))}")
     logger.info(set_color("test result", "yellow") + f": {dict2str(plain(test_result))}")
+    by_item_group = test_by_item_group(run, trainer)
+    for group, (rows, group_result) in by_item_group.items():
+        logger.info(set_color(f"test result, {group} items ({rows} users)", "yellow")
+                    + f": {dict2str(plain(group_result))}")
     counts = parameter_counts(run.model)
     result = {
         "model": config["model"],
@@ -83,6 +88,8 @@ def train_and_test(run, saved=True):
         "best_valid_score": float(best_valid_score) if best_valid_score is not None and math.isfinite(best_valid_score) else None,
         "best_valid_result": plain(best_valid_result),
         "test_result": plain(test_result),
+        **{f"test_result_{group}": plain(group_result) for group, (_, group_result) in by_item_group.items()},
+        **{f"test_users_{group}": rows for group, (rows, _) in by_item_group.items()},
         "parameters": counts["total"],
         "non_embedding_parameters": counts["non_embedding"],
         "history": trainer.history,
@@ -101,6 +108,23 @@ def train_and_test(run, saved=True):
         json.dump(jsonable(result), f, indent=1)
     result["results_file"] = path
     return result
+
+
+def test_by_item_group(run, trainer):
+    """``cold_start_items``: {"cold" | "warm": (test users, metrics)} of the test users whose held-out item
+    was withheld from training (scored from its text alone) or not; {} otherwise."""
+    dataset = loader_dataset(run.test_data)
+    cold = getattr(dataset, "cold_items", None)
+    if cold is None:
+        return {}
+    is_cold = cold[dataset.inter_feat[dataset.iid_field]]
+    groups = {}
+    for group, rows in (("cold", is_cold), ("warm", ~is_cold)):
+        if rows.any():
+            subset = dataset.copy(dataset.inter_feat[rows])
+            loader = eval_loader(run.config, "test", subset, getattr(run.test_data, "_sampler", None))
+            groups[group] = (int(rows.sum()), trainer.evaluate(loader, load_best_model=False))
+    return groups
 
 
 def run(model=None, dataset=None, config_file_list=None, config_dict=None, argv=(), saved=True):

@@ -33,6 +33,7 @@ class SequenceDataset(SequentialDataset):
         self.set_field_property(TARGET_INDEX_FIELD, FeatureType.TOKEN, FeatureSource.INTERACTION, 1)
 
         self.sort(by=[self.uid_field, self.time_field], ascending=True)
+        self.cold_items = self._withhold_cold_items()
         uids = self.inter_feat[self.uid_field].numpy()
         n = len(uids)
         new_user = np.ones(n, dtype=bool)
@@ -52,6 +53,25 @@ class SequenceDataset(SequentialDataset):
             TARGET_INDEX_FIELD: torch.from_numpy(target_index),
         }))
         self.inter_feat = rows
+
+    def _withhold_cold_items(self):
+        """``cold_start_items``: a seeded share of the items leaves every sequence except as its last
+        interaction (the test item). Returns the [n_items] mask of cold items, or None."""
+        fraction = self.config["cold_start_items"]
+        if not fraction:
+            return None
+        rng = np.random.Generator(np.random.PCG64(self.config["seed"]))
+        items = np.arange(1, self.item_num)
+        cold = np.zeros(self.item_num, dtype=bool)
+        cold[rng.choice(items, size=int(round(fraction * len(items))), replace=False)] = True
+        uids, iids = self.inter_feat[self.uid_field].numpy(), self.inter_feat[self.iid_field].numpy()
+        last = np.ones(len(uids), dtype=bool)
+        last[:-1] = uids[1:] != uids[:-1]
+        keep = ~cold[iids] | last
+        self.logger.info(f"cold_start_items: {int(cold.sum())} of {len(items)} items withheld; "
+                         f"{int((~keep).sum())} interactions dropped, {int((cold[iids] & last).sum())} test items cold")
+        self.inter_feat = self.inter_feat[torch.from_numpy(np.flatnonzero(keep))]
+        return torch.from_numpy(cold)
 
     def _flat_column(self, field):
         if not field or field not in self.inter_feat:
