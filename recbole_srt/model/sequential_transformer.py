@@ -247,11 +247,13 @@ class SequentialTransformer(SequentialRecommender):
             encoded = torch.arange(len(catalog), device=item_seq.device)
             return F.embedding(item_seq, catalog), F.embedding(pos_ids, catalog), candidates, encoded
         flat = torch.cat(named)
-        if not (not flat.is_cuda if dedupe is None else dedupe):
-            reps, encoded = self.item_encoder(flat), flat
-        else:
+        if dedupe is None:
+            dedupe = not flat.is_cuda
+        if dedupe:
             encoded, inverse = torch.unique(flat, return_inverse=True)
-            reps = self.item_encoder(encoded)[inverse]
+            reps = F.embedding(inverse, self.item_encoder(encoded))
+        else:
+            reps, encoded = self.item_encoder(flat), flat
         n_seq, n_pos = item_seq.numel(), len(pos_ids)
         candidates = reps[n_seq + n_pos:].view(*neg_ids.shape, -1) if neg_ids is not None else None
         return reps[:n_seq].view(*item_seq.shape, -1), reps[n_seq:n_seq + n_pos], candidates, encoded
