@@ -34,6 +34,9 @@ import torch  # noqa: E402
 from recbole_srt.build import build_run, load_config  # noqa: E402
 from recbole_srt.scaling.presets import parameter_counts  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cpu_throughput import matmul_rate as shaped_matmul_rate  # noqa: E402
+
 SHARED = os.path.join(ROOT, "..", "shared", "data", "amazon", "Beauty", "PLRec")
 PAPER_NDCG5 = {"SASRec": 0.0241, "BERT4Rec": 0.0219, "SASRec-CE": 0.0314, "SRT-10": 0.0235, "SRT-100": 0.0318,
                "SRT-300": 0.0340, "SRT-1K": 0.0366}
@@ -70,14 +73,8 @@ def prepare(data_path):
 
 
 def matmul_rate(seconds=2.0, n=1024):
-    """Dense float32 matmul FLOP/s of this process: the denominator of MFU."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        a @ b
-        count += 1
-    return 2 * n ** 3 * count / (time.perf_counter() - start)
+    """Dense float32 matmul FLOP/s of this process (an n³ square): the denominator of MFU."""
+    return shaped_matmul_rate(n, n, n, seconds)
 
 
 @torch.no_grad()
