@@ -67,6 +67,9 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     check_valid_metric(config, (feedback_metrics(config) if getattr(model_class, "trains_on_windows", False) else [])
                        + (["cross_entropy"] if config["eval_cross_entropy"] else []))
     check_time_column(config)
+    if config["torch_compile"] and not getattr(model_class, "trains_on_windows", False):
+        raise ConfigError(f"torch_compile: compiles the backbone of the plugin's models (SRT, IDTransformer); "
+                          f"{config['model']} has none")
     cold = config["cold_start_items"]
     if cold is not None:
         if isinstance(cold, bool) or not isinstance(cold, (int, float)) or not 0 < cold < 1:

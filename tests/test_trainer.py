@@ -98,3 +98,10 @@ def test_torch_compile_compiles_the_backbone_in_place_and_computes_the_same_loss
         losses = [run.model.training_step(batch, neg_ids=negatives).loss for run in (compiled, plain)]
     assert torch.allclose(*losses, atol=1e-5)
     assert compiled.model.backbone._compiled_call_impl is not None and plain.model.backbone._compiled_call_impl is None
+
+
+def test_torch_compile_on_a_model_without_a_backbone_names_the_key():
+    from recbole_srt.config_check import ConfigError
+
+    with pytest.raises(ConfigError, match="torch_compile"):
+        make_run("SASRec", torch_compile=True)
