@@ -97,8 +97,10 @@ def run_one(spec, data_path, runs_dir, timeout=None, keep_checkpoints=False):
     os.makedirs(run_dir, exist_ok=True)
     result_json = os.path.join(run_dir, "result.json")
     command = [sys.executable, os.path.join(ROOT, "run_recbole_srt.py"), f"--model={spec['model']}",
-               f"--dataset={spec['dataset']}", f"--preset={spec['preset']}", f"--results_file={result_json}",
+               f"--dataset={spec['dataset']}", f"--results_file={result_json}",
                f"--checkpoint_dir={run_dir}", f"--log_dir={run_dir}", "--show_progress=False"]
+    if spec["preset"]:
+        command.append(f"--preset={spec['preset']}")
     if data_path:
         command.append(f"--data_path={data_path}")
     command += [f"--{k}={v}" for k, v in spec["options"].items()]
