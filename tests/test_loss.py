@@ -61,6 +61,15 @@ def test_sampler_follows_training_popularity_and_never_draws_padding():
     assert uniform.min() >= 1 and torch.bincount(uniform, minlength=5)[1:].min() > 23_000
 
 
+def test_count_smoothing_draws_items_never_a_training_target():
+    counts = torch.tensor([50, 0, 1, 3, 6])
+    sampler = NegativeSampler(counts, "popularity", seed=1, smoothing=1)  # the SRT authors' add-one
+    freq = torch.bincount(sampler.sample((200_000,)), minlength=5).double() / 200_000
+    expected = torch.tensor([0, 1, 2, 4, 7], dtype=torch.float64) / 14
+    assert freq[0] == 0 and torch.allclose(freq, expected, atol=0.01)
+    assert torch.allclose(sampler.log_q[1:], torch.log(expected[1:]).float())
+
+
 def test_full_cross_entropy_never_predicts_padding_and_smooths_over_real_items():
     torch.manual_seed(0)
     query, table = torch.randn(3, 4), torch.randn(6, 4)  # item 0 is padding

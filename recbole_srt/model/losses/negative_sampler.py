@@ -11,8 +11,10 @@ class NegativeSampler:
     catalogs of millions of items where ``torch.multinomial`` is slow.
     """
 
-    def __init__(self, item_counts, distribution="popularity", seed=0):
-        counts = torch.as_tensor(item_counts, dtype=torch.float64).clone()
+    def __init__(self, item_counts, distribution="popularity", seed=0, smoothing=0.0):
+        # smoothing: added to every item's count, so items never a training target are drawn too
+        # (the SRT authors' code adds 1).
+        counts = torch.as_tensor(item_counts, dtype=torch.float64).clone() + float(smoothing)
         counts[0] = 0.0  # the padding item is never a negative
         if distribution == "uniform":
             counts = (torch.arange(len(counts)) > 0).double()

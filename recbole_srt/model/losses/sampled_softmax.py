@@ -30,7 +30,8 @@ class SampledSoftmaxLoss(nn.Module):
     def from_config(cls, config, catalog):
         # Popularity of the training targets only: validation and test items must not leak.
         # Each torchrun rank draws its own negatives, as it draws its own batches.
-        sampler = NegativeSampler(catalog.train_counts, config["neg_distribution"], config["seed"] + distributed.rank())
+        sampler = NegativeSampler(catalog.train_counts, config["neg_distribution"], config["seed"] + distributed.rank(),
+                                  config["neg_count_smoothing"] or 0.0)
         return cls(config["tau"], int(config["num_negatives"]), config["neg_sampling_scope"], sampler,
                    config["logq_correction"])
 
@@ -41,6 +42,10 @@ class SampledSoftmaxLoss(nn.Module):
             raise ConfigError(f"num_negatives must be an integer >= 1, got {k!r}")
         if config["tau"] is None or config["tau"] <= 0:
             raise ConfigError(f"tau must be > 0, got {config['tau']!r}")
+        smoothing = config["neg_count_smoothing"]
+        if smoothing is not None and (isinstance(smoothing, bool) or not isinstance(smoothing, (int, float))
+                                      or smoothing < 0):
+            raise ConfigError(f"neg_count_smoothing must be a number >= 0, got {smoothing!r}")
         if config["neg_sampling_scope"] not in ("batch", "row"):
             raise ConfigError(f"neg_sampling_scope must be 'batch' or 'row', got {config['neg_sampling_scope']!r}")
         if config["neg_distribution"] not in ("popularity", "uniform"):
