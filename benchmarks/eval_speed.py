@@ -7,7 +7,7 @@ validation split through the plugin's trainer, each mode timed ``--repeats`` tim
 ``eval_negatives: fixed`` (one row per user, negatives fixed per user) and ``eval_negatives: recbole``
 (RecBole's NegSampleEvalDataLoader: one row per candidate, resampled every evaluation; the time
 includes its sampling and row building, which happen while iterating). Beauty is prepared from
-../shared/data/amazon/Beauty with benchmarks/beauty.py's prepare(). Writes
+../shared/data/amazon/Beauty with benchmarks/table1.py's prepare(). Writes
 benchmarks/results/eval_speed.json and .md (``--quick``: eval_speed-quick.*).
 """
 
@@ -57,7 +57,7 @@ def main():
     datasets = (args.datasets or ("ml-100k" if args.quick else "ml-100k,beauty")).split(",")
     repeats = args.repeats or (1 if args.quick else 3)
     if "beauty" in datasets:
-        from beauty import prepare
+        from table1 import prepare
 
         prepare(DATA)
     scratch = os.path.join(ROOT, "saved", "eval_speed")

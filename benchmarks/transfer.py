@@ -62,7 +62,7 @@ def prepare(target, log):
             continue
         if name == "beauty":
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-            from beauty import prepare as prepare_beauty
+            from table1 import prepare as prepare_beauty
 
             prepare_beauty(DATA)
             continue

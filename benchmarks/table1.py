@@ -1,0 +1,405 @@
+"""The paper's Table 1 on Beauty or Sports: SRT-10/100/300/1K against RecBole's SASRec, SASRec-CE and
+BERT4Rec, the plugin's ID-based SASRec-CE, most-popular and SRT with a text+ID item encoder, on one
+split, under both full-ranking conventions, from one command.
+
+    python benchmarks/table1.py --dataset beauty|sports [--quick] [--models SRT-1K,SASRec-CE] [--seeds 0,1,2]
+        [--tuned saved/search/beauty.best.json] [--time_budget MIN] [--threads N] [--set KEY=VALUE] [--merge]
+
+Prepares the dataset from ../shared/data/amazon with dataset_prep (once), trains every model with the
+plugin's driver functions (those behind run_recbole_srt.py) under full-ranking leave-one-out with early
+stopping on validation NDCG@5 (history kept, the authors' convention), tests the best checkpoint with the
+user's history items kept and then masked (``eval_mask_history``), and against 10,000 sampled negatives,
+and writes <out>/<dataset>.json and .md (``-quick`` in quick mode): per row and seed the test metrics,
+best validation NDCG@5, seconds per training epoch, epochs to best, parameters and the paper's figure;
+mean and standard deviation over seeds.
+
+Rows named ``<model> <variant>`` (``--suffix``) are variants of one model; the table marks, per model,
+the variant with the best validation NDCG@5: the one a reader should compare. ``--quick`` trains few
+epochs (QUICK) so that a dataset fits in 20 minutes on 2 cores; it shows the protocol, not quality.
+"""
+
+import argparse
+import ast
+import fcntl
+import json
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+import recbole_srt  # noqa: E402,F401  (compatibility shims first)
+import torch  # noqa: E402
+
+from recbole_srt.build import build_run, load_config  # noqa: E402
+from recbole_srt.scaling.presets import parameter_counts  # noqa: E402
+
+AMAZON = os.path.join(ROOT, "..", "shared", "data", "amazon")
+AUTHORS = os.path.join(ROOT, "properties", "presets", "srt-authors.yaml")
+# dataset: (reviews, item texts) under ../shared/data/amazon, the texts, the paper's Table 1 NDCG@5
+# and Table 4 SRT-1K from scratch (NDCG@5, HIT@5).
+DATASETS = {
+    "beauty": {"files": ("Beauty/PLRec/Beauty.txt", "Beauty/PLRec/item_description.csv"),
+               "texts": "titles and brands (PLRec item_description.csv)",
+               "paper": {"SASRec": 0.0241, "BERT4Rec": 0.0219, "SASRec-CE": 0.0314, "SRT-10": 0.0235,
+                         "SRT-100": 0.0318, "SRT-300": 0.0340, "SRT-1K": 0.0366},
+               "table4": (0.0360, 0.0611)},
+    "sports": {"files": ("Sports_and_Outdoors/GRAM/user_sequence.txt",
+                         "Sports_and_Outdoors/IDGenRec/item_generative_indexing_phase_0.txt"),
+               "texts": "keyword versions of the titles, no brand (IDGenRec; see SOURCES.md)",
+               "paper": {"SASRec": 0.0135, "BERT4Rec": 0.0143, "SASRec-CE": 0.0170, "SRT-10": 0.0138,
+                         "SRT-100": 0.0171, "SRT-300": 0.0180, "SRT-1K": 0.0195},
+               "table4": (0.0192, 0.0313)},
+}
+SIZE = {"hidden_size": 64, "n_layers": 2, "n_heads": 2, "inner_size": 256, "MAX_ITEM_LIST_LENGTH": 50}
+# RecBole 1.2.1's SASRec defaults to CE; the paper's SASRec row is the original binary loss with one
+# sampled negative, which RecBole runs as BPR with one uniform negative.
+ONE_NEGATIVE = {"distribution": "uniform", "sample_num": 1, "alpha": 1.0, "dynamic": False, "candidate_num": 0}
+# Baseline recipes (README: "Where each baseline's settings come from"). Kang & McAuley (2018) train SASRec
+# with Adam lr 1e-3, batches of 128 and dropout 0.5 on the sparse Amazon data; Klenitskiy & Vasilev (2023)
+# keep that model and optimiser and change only the loss to CE over the catalog; Sun et al. (2019) train
+# BERT4Rec with mask proportion 0.6 on Beauty, dropout 0.1, lr 1e-4 and batches of 256, and Petrov & Macdonald
+# (2022) find that it needs far longer training than that (here: up to 400 epochs, early stopping).
+KANG = {"learning_rate": 1e-3, "train_batch_size": 128, "hidden_dropout_prob": 0.5, "attn_dropout_prob": 0.5}
+MODELS = {  # name: (model, options, yaml files)
+    "MostPop": ("MostPop", {}, []),
+    "SRT-10": ("SRT", {"num_negatives": 10}, []),
+    "SRT-100": ("SRT", {"num_negatives": 100}, []),
+    "SRT-300": ("SRT", {"num_negatives": 300}, []),
+    "SRT-1K": ("SRT", {"num_negatives": 1000}, []),
+    "SRT-1K-text+id": ("SRT", {"num_negatives": 1000, "item_encoder": "text+id"}, []),
+    "SRT-1K-authors": ("SRT", {}, [AUTHORS]),
+    "ID-SASRec-CE": ("IDTransformer", {"hidden_dropout_prob": 0.5, "attn_dropout_prob": 0.5}, []),
+    "SASRec": ("SASRec", {**KANG, "loss_type": "BPR", "train_neg_sample_args": ONE_NEGATIVE}, []),
+    "SASRec-CE": ("SASRec", {**KANG, "loss_type": "CE"}, []),
+    "BERT4Rec": ("BERT4Rec", {"mask_ratio": 0.6, "hidden_dropout_prob": 0.1, "attn_dropout_prob": 0.1,
+                              "learning_rate": 1e-4, "train_batch_size": 256}, []),
+}
+PLUGIN = ("SRT", "IDTransformer", "MostPop")
+FULL = {"plugin": {}, "other": {"epochs": 200, "stopping_step": 10}, "BERT4Rec": {"epochs": 400, "stopping_step": 20}}
+# Quick: sequences of 20 (Beauty users average 8.9 items) for every model, 3 epochs of the plugin's
+# models, one epoch of each RecBole baseline.
+# The authors' recipe trains one row per prefix with K negatives per row: one epoch of it costs about ten of the
+# windows'.
+QUICK = {"plugin": {"epochs": 3, "MAX_ITEM_LIST_LENGTH": 20}, "other": {"epochs": 1, "MAX_ITEM_LIST_LENGTH": 20},
+         "SRT-1K-authors": {"epochs": 1, "MAX_ITEM_LIST_LENGTH": 20}}
+
+
+def prepare(data_path, dataset="beauty"):
+    if os.path.isfile(os.path.join(data_path, dataset, f"{dataset}.inter")):
+        return
+    reviews, meta = (os.path.join(AMAZON, f) for f in DATASETS[dataset]["files"])
+    for path in (reviews, meta):
+        if not os.path.isfile(path):
+            raise SystemExit(f"{dataset} is prepared from {path}, which does not exist (see ../shared/data/amazon)")
+    from dataset_prep.convert import convert
+
+    convert(reviews, dataset, data_path, meta=meta, progress=False)
+
+
+@torch.no_grad()
+def sampled_metrics(model, test_data, n_negatives=10_000, k=5, seed=0):
+    """NDCG@k and HIT@k of the test item ranked against n_negatives items drawn uniformly, without
+    replacement, from the catalog less the padding item and the test item, computed from one full
+    score row per user instead of 10,001 repeated rows. Same seed for every model. RecBole gives no
+    history index for sequential models, so the user's earlier items can be drawn (unlike RecBole's
+    own uni10000 sampler, which excludes them)."""
+    generator = torch.Generator().manual_seed(seed)
+    ndcg = hit = users = 0.0
+    for interaction, history_index, positive_u, positive_i in test_data:
+        device = next(model.buffers(), next(model.parameters(), torch.empty(0))).device
+        scores = model.full_sort_predict(interaction.to(device)).view(len(interaction), -1).float().cpu()
+        excluded = torch.zeros_like(scores, dtype=torch.bool)
+        excluded[:, 0] = True
+        if history_index is not None:
+            excluded[history_index] = True
+        excluded[positive_u, positive_i] = True
+        positive = scores[positive_u, positive_i]
+        draw = torch.rand(scores.shape, generator=generator).masked_fill(excluded, 2.0)
+        count = min(n_negatives, int((~excluded).sum(1).min()))
+        negatives = draw.topk(count, dim=1, largest=False).indices
+        # Ties rank above the positive (pessimistic), as in the plugin's evaluation.
+        rank = (scores.gather(1, negatives)[positive_u] >= positive.unsqueeze(1)).sum(1).float()
+        inside = rank < k
+        ndcg += float((inside / torch.log2(rank + 2)).sum())
+        hit += float(inside.sum())
+        users += len(positive_u)
+    return {f"ndcg@{k}": ndcg / users, f"hit@{k}": hit / users}
+
+
+def budget_of(name, quick):
+    model_name = MODELS[name][0]
+    modes = QUICK if quick else FULL
+    return dict(modes.get(name) or modes["plugin" if model_name in PLUGIN else "other"])
+
+
+def train_one(name, dataset, data_path, quick, checkpoint_dir, seed=2020, epochs=None, time_budget=None,
+              overrides=None):
+    """Train one row at one seed; test its best checkpoint under both conventions and 10K sampled."""
+    model_name, options, config_files = MODELS[name]
+    budget = budget_of(name, quick)
+    if epochs:
+        budget["epochs"] = epochs
+    if time_budget:
+        budget["time_budget"] = time_budget
+    config_dict = {**SIZE, **options, **budget, **(overrides or {}), "seed": seed, "data_path": data_path,
+                   "checkpoint_dir": checkpoint_dir, "eval_args": {"mode": "full"}, "eval_mask_history": False,
+                   "show_progress": False, "state": "ERROR", "log_dir": None,
+                   "tokenizer_dir": os.path.join(checkpoint_dir, "tokenizers")}
+    if config_files:  # a preset file states the whole recipe: only the run's own keys go on top
+        config_dict = {k: config_dict[k] for k in ("seed", "data_path", "checkpoint_dir", "show_progress", "state",
+                                                   "log_dir", "tokenizer_dir")}
+        config_dict.update({k: v for k, v in budget.items() if quick or k == "time_budget"})
+        config_dict.update(overrides or {})
+    config = load_config(model_name, dataset, config_file_list=config_files or None, config_dict=config_dict)
+    built = build_run(config)
+    model, trainer, test_data = built.model, built.trainer, built.test_data
+    trainer.fit(built.train_data, built.valid_data, saved=True)
+    trained = trainer.stopped_by != "nothing_to_train"
+    start = time.perf_counter()
+    kept = trainer.evaluate(test_data, load_best_model=trained)
+    full_seconds = time.perf_counter() - start
+    trainer.evaluation.mask_history = True
+    masked = trainer.evaluate(test_data, load_best_model=False)
+    trainer.evaluation.mask_history = False
+    model.eval()
+    start = time.perf_counter()
+    sampled = sampled_metrics(model, test_data)
+    sampled_seconds = time.perf_counter() - start
+
+    history = trainer.history
+    best = max(range(len(history)), key=lambda e: history[e].get("ndcg@5", -1.0)) if history else -1
+    counts = parameter_counts(model)
+    row = {
+        "seed": seed,
+        "full": {"ndcg@5": float(kept["ndcg@5"]), "hit@5": float(kept["hit@5"])},
+        "full_masked": {"ndcg@5": float(masked["ndcg@5"]), "hit@5": float(masked["hit@5"])},
+        "sampled_10k": sampled,
+        "valid_ndcg@5": round(float(history[best]["ndcg@5"]), 4) if history else None,
+        "epochs_run": history[-1]["epoch"] + 1 if history else 0,
+        "epochs_to_best": history[best]["epoch"] + 1 if history else 0, "stopped_by": trainer.stopped_by,
+        "valid_ndcg@5_by_epoch": [round(h.get("ndcg@5", float("nan")), 4) for h in history],
+        "seconds_per_epoch": round(trainer.train_seconds / max(1, history[-1]["epoch"] + 1 if history else 1), 2),
+        "train_seconds": round(trainer.train_seconds, 1),
+        "targets_per_second": round(trainer.seen_targets / max(trainer.train_seconds, 1e-9)),
+        "eval_seconds_full": round(full_seconds, 2), "eval_seconds_sampled": round(sampled_seconds, 2),
+        "parameters": counts["total"], "non_embedding_parameters": counts["non_embedding"],
+        "device": str(config["device"]),
+        "settings": {k: config[k] for k in ("learning_rate", "epochs", "stopping_step", "time_budget",
+                                            "train_batch_size", "MAX_ITEM_LIST_LENGTH", "lr_scheduler",
+                                            "hidden_dropout_prob", "attn_dropout_prob", "inner_size", "loss_type",
+                                            "num_negatives", "neg_sampling_scope", "tau", "train_all_positions",
+                                            "item_encoder", "mask_ratio", "weight_decay")
+                     if config.final_config_dict.get(k) is not None},
+    }
+    if trainer.train_flops:
+        row["train_flops_per_second"] = trainer.train_flops / trainer.train_seconds
+    return row
+
+
+def aggregate(seed_rows):
+    """Mean and sample standard deviation over seeds of each test metric (sd 0 for one seed)."""
+    out = {}
+    for key in ("full", "full_masked", "sampled_10k"):
+        out[key] = {}
+        for metric in seed_rows[0][key]:
+            values = [r[key][metric] for r in seed_rows]
+            out[key][metric] = {"mean": statistics.fmean(values),
+                                "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+    out["valid_ndcg@5"] = statistics.fmean(r["valid_ndcg@5"] or 0.0 for r in seed_rows)
+    for key in ("seconds_per_epoch", "epochs_to_best", "epochs_run", "train_seconds"):
+        out[key] = round(statistics.fmean(r[key] for r in seed_rows), 2)
+    return out
+
+
+def selected(results):
+    """Per model, the variant (suffixed row) with the best mean validation NDCG@5."""
+    best = {}
+    for name, r in results.items():
+        base = name.split(" ")[0]
+        if base not in best or r["mean"]["valid_ndcg@5"] > results[best[base]]["mean"]["valid_ndcg@5"]:
+            best[base] = name
+    return set(best.values())
+
+
+def markdown(results, dataset):
+    info = DATASETS[dataset]
+    runs = []
+    for r in results.values():
+        if r["run"] not in runs:
+            runs.append(r["run"])
+    modes = sorted({run["mode"] for run in runs})
+    chosen = selected(results)
+
+    def cell(r, key, metric):
+        m = r["mean"][key][metric]
+        return f"{m['mean']:.4f}" + (f" ± {m['sd']:.4f}" if len(r["seeds"]) > 1 else "")
+
+    lines = [f"# {dataset.capitalize()} 5-core, the paper's Table 1 ({' and '.join(modes)} mode)", "",
+             f"Leave-one-out test split; item texts: {info['texts']}. Full ranking over the catalog with the "
+             "user's history items kept (the SRT authors' convention, which the paper's figures use) and masked "
+             "(most recent papers); then the test item against 10,000 sampled negatives (history kept). "
+             "Mean ± standard deviation over seeds. Early stopping and the selection of variants use validation "
+             "NDCG@5 only; ✓ marks each model's selected variant.", "",
+             "| model | sel. | paper NDCG@5 | NDCG@5 kept | HIT@5 kept | NDCG@5 masked | HIT@5 masked | NDCG@5 10K | "
+             "valid NDCG@5 | seeds | epochs (best) | s/epoch | params (non-emb.) | run |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for name, r in results.items():
+        mean = r["mean"]
+        paper = info["paper"].get(name.split(" ")[0])
+        lines.append(
+            f"| {name} | {'✓' if name in chosen else ''} | {f'{paper:.4f}' if paper else ''} | "
+            f"{cell(r, 'full', 'ndcg@5')} | {cell(r, 'full', 'hit@5')} | {cell(r, 'full_masked', 'ndcg@5')} | "
+            f"{cell(r, 'full_masked', 'hit@5')} | {cell(r, 'sampled_10k', 'ndcg@5')} | "
+            f"{mean['valid_ndcg@5']:.4f} | {len(r['seeds'])} | {mean['epochs_run']:g} ({mean['epochs_to_best']:g}) | "
+            f"{mean['seconds_per_epoch']} | {r['parameters']:,} ({r['non_embedding_parameters']:,}) | "
+            f"{chr(65 + runs.index(r['run']))} |")
+    lines += ["", "Settings per row (after the model's yaml and the table's shared size):", ""]
+    for name, r in results.items():
+        lines.append(f"- {name}: " + ", ".join(f"{k} {v}" for k, v in r["seeds"][0]["settings"].items())
+                     + f"; stopped by {', '.join(sorted({s['stopped_by'] for s in r['seeds']}))}")
+    lines += ["", "Runs:", ""]
+    for i, run in enumerate(runs):
+        lines.append(f"- {chr(65 + i)}: {run['mode']} mode, `{run['command']}`; {run['machine']}, {run['threads']} "
+                     f"thread(s); {run['date']}; {run['minutes']} minutes.")
+    return "\n".join(lines) + "\n"
+
+
+def command_line():
+    """This run's command, without the machine-specific paths."""
+    words, skip = ["python", os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)], False
+    for word in sys.argv[1:]:
+        if skip or word.startswith(("--out=", "--data_path=")):
+            skip = False
+            continue
+        skip = word in ("--out", "--data_path")
+        if not skip:
+            words.append(word)
+    return shlex.join(words)
+
+
+def literal(value):
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
+def tuned_settings(path):
+    """The best trial's options of a ``python -m recbole_srt.search`` ranking (<results>.best.json)."""
+    with open(path, encoding="utf-8") as f:
+        best = json.load(f).get("best")
+    if not best:
+        raise SystemExit(f"--tuned: {path} has no finished trial")
+    # Only the searched keys: the ones set for every trial (a time budget, the protocol) stay this run's.
+    return {k: literal(v) for k, v in best["searched"].items()}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=sorted(DATASETS), default="beauty")
+    parser.add_argument("--quick", action="store_true", help="few epochs: under 20 minutes on 2 cores")
+    parser.add_argument("--data_path", default=os.path.join(ROOT, "saved", "data"))
+    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"),
+                        help="folder of <dataset>.{json,md} (full mode) or <dataset>-quick.{json,md}")
+    parser.add_argument("--models", default=",".join(MODELS), help="subset of " + ",".join(MODELS))
+    parser.add_argument("--seeds", default="2020", help="comma-separated training seeds; each row runs once per seed")
+    parser.add_argument("--tuned", default=None, metavar="BEST_JSON",
+                        help="a recbole_srt.search ranking: its best settings go on top of every row (use --suffix)")
+    parser.add_argument("--epochs", type=int, default=None, help="override the epochs of every model (smoke runs)")
+    parser.add_argument("--time_budget", type=float, default=None,
+                        help="minutes (the config key time_budget is in seconds) of training + validation per model "
+                             "and seed; training stops at the next epoch boundary")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="a config value for every model of this run (repeatable), e.g. learning_rate=1e-3")
+    parser.add_argument("--suffix", default="", help="appended after a space to each model's name: a variant")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the other rows of an existing results file (runs split across processes)")
+    args = parser.parse_args()
+    names = [m for m in args.models.split(",") if m]
+    for name in names:
+        if name not in MODELS:
+            raise SystemExit(f"--models: unknown '{name}'; choose from {', '.join(MODELS)}")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        raise SystemExit(f"--seeds: expected comma-separated integers, got '{args.seeds}'") from None
+    suffix = " " + args.suffix.strip() if args.suffix.strip() else ""
+    overrides = tuned_settings(args.tuned) if args.tuned else {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set: expected KEY=VALUE, got '{item}'")
+        overrides[key] = literal(value)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    start = time.time()
+    prepare(args.data_path, args.dataset)
+    run = {"mode": "quick" if args.quick else "full", "date": time.strftime("%Y-%m-%d"),
+           "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
+                      + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""),
+           "threads": torch.get_num_threads(), "command": command_line()}
+    results = {}
+    checkpoints = os.path.join(ROOT, "saved", "table1", args.dataset)
+    for name in names:
+        seed_rows = []
+        for seed in seeds:
+            t0 = time.time()
+            seed_rows.append(train_one(name, args.dataset, args.data_path, args.quick, checkpoints, seed,
+                                       args.epochs, args.time_budget * 60 if args.time_budget else None, overrides))
+            print(f"{name + suffix} seed {seed}: kept {json.dumps(seed_rows[-1]['full'])}, masked "
+                  f"{json.dumps(seed_rows[-1]['full_masked'])} in {time.time() - t0:.0f} s", flush=True)
+        first = seed_rows[0]
+        results[name + suffix] = {"model": MODELS[name][0], "paper_ndcg@5": DATASETS[args.dataset]["paper"].get(name),
+                                  "parameters": first["parameters"],
+                                  "non_embedding_parameters": first["non_embedding_parameters"],
+                                  "overrides": {k: v for k, v in overrides.items()}, "mean": aggregate(seed_rows),
+                                  "seeds": seed_rows, "run": run}
+    run["minutes"] = round((time.time() - start) / 60, 1)
+
+    stem = os.path.join(args.out, args.dataset + ("-quick" if args.quick else ""))
+    os.makedirs(args.out, exist_ok=True)
+    # Runs split across processes finish at any time: read, merge and write under one lock.
+    with open(stem + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if args.merge and os.path.isfile(stem + ".json"):
+            with open(stem + ".json") as f:
+                results = merged(json.load(f)["models"], results)
+        results = dict(sorted(results.items(), key=table_order))
+        with open(stem + ".json.tmp", "w") as f:
+            json.dump({"dataset": args.dataset, "models": results}, f, indent=1)
+        os.replace(stem + ".json.tmp", stem + ".json")
+        with open(stem + ".md", "w") as f:
+            f.write(markdown(results, args.dataset))
+    print(markdown(results, args.dataset))
+
+
+def merged(old, new):
+    """Rows of both; a row in both keeps the seeds of each (this run's where a seed is in both), so that
+    the seeds of one row can run in separate processes."""
+    out = dict(old)
+    for name, row in new.items():
+        if name in old:
+            seeds = {s["seed"]: s for s in old[name]["seeds"]}
+            seeds.update({s["seed"]: s for s in row["seeds"]})
+            row = {**row, "seeds": [seeds[k] for k in sorted(seeds)]}
+            row["mean"] = aggregate(row["seeds"])
+            if old[name]["run"] != row["run"]:
+                row["run"] = {**row["run"], "command": row["run"]["command"] + "; " + old[name]["run"]["command"]}
+        out[name] = row
+    return out
+
+
+def table_order(item):
+    """MODELS order, each model followed by its suffixed variants; unknown names last."""
+    base = item[0].split(" ")[0]
+    return (list(MODELS).index(base) if base in MODELS else len(MODELS), item[0])
+
+
+if __name__ == "__main__":
+    main()
