@@ -31,6 +31,10 @@ def test_num_negatives_below_one():
     check(r"num_negatives must be an integer >= 1, got 0", num_negatives=0)
 
 
+def test_negative_count_smoothing_is_named():
+    check(r"neg_count_smoothing must be a number >= 0, got -1", neg_count_smoothing=-1)
+
+
 def test_missing_item_file(tmp_path):
     folder = copy_ml100k(str(tmp_path), "noitems")
     os.remove(os.path.join(folder, "noitems.item"))
