@@ -111,8 +111,8 @@ def sampled_metrics(model, test_data, n_negatives=10_000, k=5, seed=0):
     own uni10000 sampler, which excludes them)."""
     generator = torch.Generator().manual_seed(seed)
     ndcg = hit = users = 0.0
+    device = next(model.buffers(), next(model.parameters(), torch.empty(0))).device
     for interaction, history_index, positive_u, positive_i in test_data:
-        device = next(model.buffers(), next(model.parameters(), torch.empty(0))).device
         scores = model.full_sort_predict(interaction.to(device)).view(len(interaction), -1).float().cpu()
         excluded = torch.zeros_like(scores, dtype=torch.bool)
         excluded[:, 0] = True
