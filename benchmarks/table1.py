@@ -85,8 +85,11 @@ FULL = {"plugin": {}, "other": {"epochs": 200, "stopping_step": 10}, "BERT4Rec":
 # models, one epoch of each RecBole baseline.
 # RecBole's baselines run one epoch in batches of 2,048 rows. The authors' recipe trains one row per prefix
 # with K negatives per row, which costs tens of window epochs: one epoch with K = 100 in batches of 1,024.
+# RecBole's BERT4Rec scores the whole catalog at mask_ratio x length slots per row, padding included: at 0.6
+# its one epoch took 298 s of Beauty's 25-minute quick run, so quick mode masks 0.2 (4 slots, not 12).
 QUICK = {"plugin": {"epochs": 3, "MAX_ITEM_LIST_LENGTH": 20},
          "other": {"epochs": 1, "MAX_ITEM_LIST_LENGTH": 20, "train_batch_size": 2048},
+         "BERT4Rec": {"epochs": 1, "MAX_ITEM_LIST_LENGTH": 20, "train_batch_size": 2048, "mask_ratio": 0.2},
          "SRT-1K-authors": {"epochs": 1, "MAX_ITEM_LIST_LENGTH": 20, "num_negatives": 100, "train_batch_size": 1024}}
 
 
@@ -122,9 +125,10 @@ def sampled_metrics(model, test_data, n_negatives=10_000, k=5, seed=0):
         positive = scores[positive_u, positive_i]
         draw = torch.rand(scores.shape, generator=generator).masked_fill(excluded, 2.0)
         count = min(n_negatives, int((~excluded).sum(1).min()))
-        negatives = draw.topk(count, dim=1, largest=False).indices
+        # The count smallest draws are the negatives; their threshold by kthvalue is 3x faster than topk.
+        chosen = draw <= draw.kthvalue(count, dim=1, keepdim=True).values
         # Ties rank above the positive (pessimistic), as in the plugin's evaluation.
-        rank = (scores.gather(1, negatives)[positive_u] >= positive.unsqueeze(1)).sum(1).float()
+        rank = ((scores[positive_u] >= positive.unsqueeze(1)) & chosen[positive_u]).sum(1).float()
         inside = rank < k
         ndcg += float((inside / torch.log2(rank + 2)).sum())
         hit += float(inside.sum())
