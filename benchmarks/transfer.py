@@ -1,14 +1,20 @@
 """The paper's transfer study (Table 4): pre-train SRT on other categories, fine-tune on the target.
 
     python benchmarks/transfer.py [--target beauty] [--quick] [--seeds 0,1,2] [--preset L2-H2-D64]
+        [--sources toys,office] [--trend] [--pretrain_epochs N] [--epochs N] [--stage_epochs N]
 
 1. Prepares the sources and the Beauty-free (or Sports-free) corpus with dataset_prep (README: "A
-   pre-training corpus without the target's users"): one tokenizer over the corpus and the target's texts.
+   pre-training corpus without the target's users"): one tokenizer over the corpus and the target's texts,
+   which every run uses, also those on a smaller corpus (``--sources``).
 2. Pre-trains SRT on the corpus (`run_recbole_srt.py`) and estimates its Fisher (`python -m recbole_srt.fisher`).
-3. On the target, with that tokenizer, under full ranking: from scratch; zero-shot (the pre-trained weights,
-   `epochs: 0`); fine-tuned with progressive unfreezing and EWC; without EWC; without unfreezing. Each
-   trained model is tested under both history conventions (`eval_mask_history` False, then True on its
-   best checkpoint), and scratch and fine-tuned are also run with `cold_start_items: 0.1` for the cold column.
+3. On the target, with that tokenizer, under full ranking: most popular; from scratch; zero-shot (the
+   pre-trained weights, `epochs: 0`); fine-tuned with progressive unfreezing and EWC; without EWC; without
+   unfreezing. Each model is tested under both history conventions (`eval_mask_history` False, then True on
+   its best checkpoint), and scratch and fine-tuned are also run with `cold_start_items: 0.1` for the cold column.
+
+``--trend`` pre-trains on nested corpora (one source, two, ... all; smallest first unless ``--sources`` gives
+the order) and fine-tunes from each (zero-shot, fine-tuned, fine-tuned without EWC; history kept), to show how
+the transfer gain grows with the corpus.
 
 Every step is a plain run of the project's commands, logged with its command line; finished runs are kept
 (saved/transfer/<target>/*.json) and skipped when the script is run again. Results: benchmarks/results/
@@ -56,15 +62,17 @@ def sh(command, log):
 
 
 def prepare(target, log):
+    """The target, its sources and the full corpus (all sources, the target's users removed), whose tokenizer
+    is trained on the corpus and the target's texts; every run of this benchmark uses that one tokenizer."""
     dataset, sources, users = TARGETS[target]
     for name in sorted(set(sources + [users, dataset])):
         if os.path.isfile(os.path.join(DATA, name, f"{name}.inter")):
             continue
-        if name == "beauty":
+        if name in ("beauty", "sports") and name == dataset:
             sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-            from table1 import prepare as prepare_beauty
+            from table1 import prepare as prepare_target
 
-            prepare_beauty(DATA)
+            prepare_target(DATA, name)
             continue
         reviews, meta = SOURCES[name]
         sh([sys.executable, "-m", "dataset_prep", "convert", "--reviews", os.path.join(SHARED, reviews),
@@ -75,6 +83,26 @@ def prepare(target, log):
             "--exclude", os.path.join(DATA, users), "--tokenizer-also", os.path.join(DATA, dataset),
             "--name", corpus, "--out", DATA], log)
     return dataset, corpus, os.path.join(DATA, corpus, f"{corpus}.spm.model")
+
+
+def sub_corpus(target, sources, tokenizer, log):
+    """The corpus of some of the target's sources, its users removed as in the full one, encoded with the
+    full corpus's tokenizer so that only the pre-training data differs between corpora."""
+    _, everything, users = TARGETS[target]
+    if sorted(sources) == sorted(everything):
+        return f"pretrain-{target}"
+    corpus = f"pretrain-{target}-" + "+".join(sources)
+    if not os.path.isfile(os.path.join(DATA, corpus, f"{corpus}.inter")):
+        sh([sys.executable, "-m", "dataset_prep", "merge", "--sources", ",".join(os.path.join(DATA, s) for s in sources),
+            "--exclude", os.path.join(DATA, users), "--tokenizer", tokenizer, "--name", corpus, "--out", DATA], log)
+    return corpus
+
+
+def corpus_size(corpus):
+    """Interactions and users of a merged corpus, after the target's users were removed (its stats.json)."""
+    with open(os.path.join(DATA, corpus, "stats.json"), encoding="utf-8") as f:
+        stats = json.load(f)
+    return stats["interactions"], stats["users"]
 
 
 def run(name, dataset, options, workdir, log):
@@ -95,6 +123,49 @@ def run(name, dataset, options, workdir, log):
         return json.load(f)
 
 
+def pretrain(corpus, label, seed, common, mode, workdir, log):
+    """The pre-trained checkpoint on one corpus (its Fisher estimated beside it, once)."""
+    pre = run(f"pretrain{label}-s{seed}", corpus, {**common, "seed": seed, "epochs": mode["pretrain_epochs"]}, workdir, log)
+    checkpoint = pre["checkpoint"]
+    if not os.path.isfile(checkpoint + ".fisher.pt"):
+        sh([sys.executable, "-m", "recbole_srt.fisher", "--model=SRT", f"--dataset={corpus}",
+            f"--checkpoint={checkpoint}", f"--data_path={DATA}", f"--preset={common['preset']}",
+            f"--tokenizer_path={common['tokenizer_path']}"], log)
+    return checkpoint
+
+
+def variant_row(variant, key, dataset, options, common, seed, workdir, log, fallback=None, masked=True, cold=False):
+    """One variant's run on the target: unmasked test, and on its best weights the masked test."""
+    result = run(f"{key}-s{seed}", dataset, {**common, **options, "seed": seed}, workdir, log)
+    row = {"variant": variant, "seed": seed, "unmasked": result["test_result"],
+           "epochs_trained": len(result["history"]), "wall_seconds": result["wall_seconds"]}
+    if masked:
+        if options.get("model") == "MostPop":  # no weights: the same run again with history masked
+            again = {**common, **options, "seed": seed, "eval_mask_history": True}
+        else:  # the other convention on the same weights: the run's best checkpoint (or the pre-trained one)
+            again = {**common, "seed": seed, "init_from": result["checkpoint"] or fallback, "epochs": 0,
+                     "eval_mask_history": True}
+        row["masked"] = run(f"{key}-s{seed}-masked", dataset, again, workdir, log)["test_result"]
+    if cold:
+        result = run(f"{key}-s{seed}-cold", dataset, {**common, **options, "seed": seed, "cold_start_items": 0.1},
+                     workdir, log)
+        row["cold"], row["warm"] = result["test_result_cold"], result["test_result_warm"]
+    return row
+
+
+def variants(checkpoint, mode):
+    tuned = {"init_from": checkpoint, "epochs": mode["epochs"]}
+    unfreeze = {"unfreeze_stage_epochs": mode["stage_epochs"]}
+    return {"zero-shot": {"init_from": checkpoint, "epochs": 0},
+            "finetuned": {**tuned, **unfreeze, "ewc_lambda": 100.0},
+            "finetuned, no EWC": {**tuned, **unfreeze},
+            "finetuned, no unfreezing": {**tuned, "ewc_lambda": 100.0}}
+
+
+def key_of(variant, label=""):
+    return variant.replace(", ", "-").replace(" ", "_") + label
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", choices=sorted(TARGETS), default="beauty")
@@ -102,60 +173,77 @@ def main(argv=None):
     parser.add_argument("--seeds", default=None, help="comma-separated (default 0,1,2; quick: 0)")
     parser.add_argument("--preset", default="L2-H2-D64", help="model size of pre-training and fine-tuning")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--sources", default=None,
+                        help="comma-separated subset of the target's corpus sources (default: all of them); with "
+                             "--trend, in the order they are added (default: smallest first)")
+    parser.add_argument("--trend", action="store_true",
+                        help="pre-train on one, two, ... of the sources (nested) and fine-tune from each: how the "
+                             "transfer gain grows with the corpus (transfer-<target>[-quick]-trend.{json,md})")
+    parser.add_argument("--pretrain_epochs", type=int, default=None, help="override the mode's pre-training epochs")
+    parser.add_argument("--epochs", type=int, default=None, help="override the mode's epochs on the target")
+    parser.add_argument("--stage_epochs", type=int, default=None, help="override the epochs per unfreezing stage")
     args = parser.parse_args(argv)
-    mode = MODES["quick" if args.quick else "full"]
+    mode = dict(MODES["quick" if args.quick else "full"])
+    overridden = {k: getattr(args, k) for k in ("pretrain_epochs", "epochs", "stage_epochs") if getattr(args, k)}
+    mode.update(overridden)
     seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
+    everything = TARGETS[args.target][1]
+    sources = [s for s in args.sources.split(",") if s] if args.sources else None
+    for source in sources or []:
+        if source not in everything:
+            raise SystemExit(f"--sources: '{source}' is not a source of the {args.target} corpus ({', '.join(everything)})")
     tag = f"{args.target}{'-quick' if args.quick else ''}"
+    if overridden:  # runs of other lengths are kept apart from the mode's own
+        tag += "-p{pretrain_epochs}e{epochs}s{stage_epochs}".format(**mode)
     workdir = os.path.join(ROOT, "saved", "transfer", tag)
     os.makedirs(workdir, exist_ok=True)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     start = time.time()
     with open(os.path.join(workdir, "commands.log"), "a", encoding="utf-8") as log:
-        dataset, corpus, tokenizer = prepare(args.target, log)
+        dataset, _, tokenizer = prepare(args.target, log)
+        if sources is None:
+            sources = sorted(everything, key=lambda s: os.path.getsize(os.path.join(DATA, s, f"{s}.inter"))) \
+                if args.trend else everything
+        corpora = [sources[:k] for k in range(1, len(sources) + 1)] if args.trend else [sources]
         common = {"preset": args.preset, "tokenizer_path": tokenizer, "stopping_step": mode["stopping_step"],
                   "learning_rate": 1e-3}
-        rows = []
+        rows, sizes = [], {}
         for seed in seeds:
-            pre = run(f"pretrain-s{seed}", corpus, {**common, "seed": seed, "epochs": mode["pretrain_epochs"]}, workdir, log)
-            checkpoint = pre["checkpoint"]
-            if not os.path.isfile(checkpoint + ".fisher.pt"):
-                sh([sys.executable, "-m", "recbole_srt.fisher", "--model=SRT", f"--dataset={corpus}",
-                    f"--checkpoint={checkpoint}", f"--data_path={DATA}", f"--preset={args.preset}",
-                    f"--tokenizer_path={tokenizer}"], log)
-            tuned = {"init_from": checkpoint, "epochs": mode["epochs"]}
-            unfreeze = {"unfreeze_stage_epochs": mode["stage_epochs"]}
-            variants = {
-                "scratch": {"epochs": mode["epochs"]},
-                "zero-shot": {"init_from": checkpoint, "epochs": 0},
-                "finetuned": {**tuned, **unfreeze, "ewc_lambda": 100.0},
-                "finetuned, no EWC": {**tuned, **unfreeze},
-                "finetuned, no unfreezing": {**tuned, "ewc_lambda": 100.0},
-            }
-            for variant, options in variants.items():
-                key = variant.replace(", ", "-").replace(" ", "_")
-                result = run(f"{key}-s{seed}", dataset, {**common, **options, "seed": seed}, workdir, log)
-                row = {"variant": variant, "seed": seed, "unmasked": result["test_result"],
-                       "epochs_trained": len(result["history"]), "wall_seconds": result["wall_seconds"]}
-                # The other convention on the same weights: the run's best checkpoint (or the pre-trained one).
-                weights = result["checkpoint"] or checkpoint
-                masked = run(f"{key}-s{seed}-masked", dataset, {**common, "seed": seed, "init_from": weights,
-                                                                 "epochs": 0, "eval_mask_history": True}, workdir, log)
-                row["masked"] = masked["test_result"]
-                if variant in ("scratch", "finetuned"):
-                    cold = run(f"{key}-s{seed}-cold", dataset, {**common, **options, "seed": seed,
-                                                                "cold_start_items": 0.1}, workdir, log)
-                    row["cold"], row["warm"] = cold["test_result_cold"], cold["test_result_warm"]
-                rows.append(row)
+            # Baselines on the target, independent of the corpus (same tokenizer for every run).
+            rows.append(variant_row("most-popular", "most-popular", dataset, {"model": "MostPop"}, {}, seed,
+                                    workdir, log))
+            rows.append(variant_row("scratch", "scratch", dataset, {"epochs": mode["epochs"]}, common, seed, workdir,
+                                    log, cold=not args.trend))
+            for corpus_sources in corpora:
+                corpus = sub_corpus(args.target, corpus_sources, tokenizer, log)
+                label = corpus[len(f"pretrain-{args.target}"):]  # "" for the full corpus: its runs are shared
+                sizes[corpus] = (corpus_sources, *corpus_size(corpus))
+                checkpoint = pretrain(corpus, label, seed, common, mode, workdir, log)
+                chosen = variants(checkpoint, mode)
+                if args.trend:
+                    chosen.pop("finetuned, no unfreezing")
+                for variant, options in chosen.items():
+                    row = variant_row(variant, key_of(variant, label), dataset, options, common, seed, workdir, log,
+                                      fallback=checkpoint, masked=not args.trend,
+                                      cold=variant == "finetuned" and not args.trend)
+                    row["corpus"] = corpus_sources
+                    rows.append(row)
     result = {"target": args.target, "quick": args.quick, "preset": args.preset, "seeds": seeds, "mode": mode,
               "rows": rows, "paper": PAPER[args.target], "wall_minutes": (time.time() - start) / 60,
+              "corpora": [{"name": name, "sources": c, "interactions": n, "users": u} for name, (c, n, u) in sizes.items()],
               "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
               "command": "python benchmarks/transfer.py " + " ".join(argv if argv is not None else sys.argv[1:])}
     out = os.path.join(ROOT, "benchmarks", "results", f"transfer-{tag}")
+    if args.trend:
+        out += "-trend"
+    elif sorted(sources) != sorted(everything):
+        out += "-" + "+".join(sources)
     with open(out + ".json", "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
+    text = trend_markdown(result) if args.trend else markdown(result)
     with open(out + ".md", "w", encoding="utf-8") as f:
-        f.write(markdown(result))
-    print(markdown(result))
+        f.write(text)
+    print(text)
     return 0
 
 
@@ -164,6 +252,33 @@ def summary(rows, variant, group, metric):
     if not values:
         return ""
     return f"{statistics.mean(values):.4f}" + (f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else "")
+
+
+def trend_markdown(result):
+    rows = result["rows"]
+    scratch = [r["unmasked"]["ndcg@5"] for r in rows if r["variant"] == "scratch"]
+    base = statistics.mean(scratch)
+    lines = [f"# Transfer to {result['target']}: the gain against the size of the pre-training corpus"
+             f"{' (quick mode)' if result['quick'] else ''}", "",
+             f"`{result['command']}`; {result['machine']}; {result['date']}; {result['wall_minutes']:.0f} minutes. "
+             f"SRT {result['preset']}, seeds {result['seeds']}, epochs {result['mode']}. Nested corpora, the target's "
+             "users removed from each, one tokenizer for every run (the full corpus's). Test NDCG@5, full ranking, "
+             "history kept (the authors' convention).", "",
+             f"On the target alone: from scratch {summary(rows, 'scratch', 'unmasked', 'ndcg@5')}, most popular "
+             f"{summary(rows, 'most-popular', 'unmasked', 'ndcg@5')}.", "",
+             "| pre-training corpus | interactions | users | zero-shot | finetuned | vs scratch | finetuned, no EWC | "
+             "vs scratch |", "|---|---|---|---|---|---|---|---|"]
+    for corpus in result["corpora"]:
+        mine = [r for r in rows if r.get("corpus") == corpus["sources"]]
+        cells = []
+        for variant in ("zero-shot", "finetuned", "finetuned, no EWC"):
+            cells.append(summary(mine, variant, "unmasked", "ndcg@5"))
+            if variant != "zero-shot":
+                values = [r["unmasked"]["ndcg@5"] for r in mine if r["variant"] == variant]
+                cells.append(f"{100 * (statistics.mean(values) / base - 1):+.1f} %" if values and base else "")
+        lines.append(f"| {' + '.join(corpus['sources'])} | {corpus['interactions']:,} | {corpus['users']:,} | "
+                     + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def markdown(result):
