@@ -35,7 +35,7 @@ sys.path.insert(0, ROOT)
 import recbole_srt  # noqa: E402,F401  (compatibility shims first)
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from scipy.stats import hypergeom  # noqa: E402
+from scipy.special import gammaln  # noqa: E402
 
 from recbole_srt.build import build_run, load_config  # noqa: E402
 from recbole_srt.scaling.presets import parameter_counts  # noqa: E402
@@ -135,13 +135,28 @@ def sampled_metrics(model, test_data, n_negatives=10_000, k=5, seed=0):
         better = ((scores[positive_u] >= positive.unsqueeze(1)) & ~excluded[positive_u]).sum(1).numpy()
         uniform = torch.rand(len(positive_u), generator=generator, dtype=torch.float64).numpy()
         # rank = min{r : F(r) >= u}, so #{r < k : F(r) < u} = min(rank, k).
-        cdf = hypergeom.cdf(np.arange(k)[:, None], candidates, better, np.minimum(n_negatives, candidates))
+        cdf = hypergeometric_cdf(k, candidates, better, np.minimum(n_negatives, candidates))
         rank = torch.from_numpy((cdf < uniform).sum(0)).double()
         inside = rank < k
         ndcg += float((inside / torch.log2(rank + 2)).sum())
         hit += float(inside.sum())
         users += len(positive_u)
     return {f"ndcg@{k}": ndcg / users, f"hit@{k}": hit / users}
+
+
+def hypergeometric_cdf(k, population, successes, draws):
+    """P(X <= r) for r = 0..k-1, [k, users], X hypergeometric per user; summed from log-binomial pmfs
+    (scipy.stats.hypergeom.cdf takes 4.5 s for Sports' 35,598 users, this takes milliseconds)."""
+    r = np.arange(k)[:, None]
+    failures = population - successes
+    valid = (r <= successes) & (draws - r <= failures)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        log_pmf = log_binomial(successes, r) + log_binomial(failures, draws - r) - log_binomial(population, draws)
+        return np.cumsum(np.where(valid, np.exp(log_pmf), 0.0), axis=0)
+
+
+def log_binomial(n, k):
+    return gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
 
 
 def budget_of(name, quick):

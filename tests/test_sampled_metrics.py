@@ -122,3 +122,15 @@ def test_a_better_positive_never_ranks_lower_for_the_same_seed():
         assert high["hit@5"] >= low["hit@5"] and high["ndcg@5"] >= low["ndcg@5"] - 1e-12
     assert sum(metrics(boosted, 25, s)["ndcg@5"] for s in range(20)) > sum(metrics(scores, 25, s)["ndcg@5"]
                                                                          for s in range(20))
+
+
+def test_the_cdf_matches_scipys_including_the_edges():
+    import numpy as np
+    from scipy.stats import hypergeom
+
+    population = np.array([40, 40, 40, 18_356, 18_356, 12_100, 3, 10, 10])
+    successes = np.array([0, 39, 7, 5, 18_000, 600, 3, 10, 0])
+    draws = np.array([25, 25, 39, 10_000, 10_000, 10_000, 3, 10, 10])
+    got = table1.hypergeometric_cdf(5, population, successes, draws)
+    want = hypergeom.cdf(np.arange(5)[:, None], population, successes, draws)
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
