@@ -105,6 +105,9 @@ def corpus_size(corpus):
     return stats["interactions"], stats["users"]
 
 
+RUN_SECONDS = []  # wall time of every run this invocation reads, kept or made (the Fisher's is not counted)
+
+
 def run(name, dataset, options, workdir, log):
     """One run_recbole_srt.py run (kept as <workdir>/<name>.json and skipped when it exists); its results."""
     path = os.path.join(workdir, f"{name}.json")
@@ -120,7 +123,9 @@ def run(name, dataset, options, workdir, log):
             json.dump(result, f, indent=1)
         os.remove(path + ".tmp")
     with open(path, encoding="utf-8") as f:
-        return json.load(f)
+        result = json.load(f)
+    RUN_SECONDS.append(result["wall_seconds"])
+    return result
 
 
 def pretrain(corpus, label, seed, common, mode, workdir, log):
@@ -230,6 +235,7 @@ def main(argv=None):
                     rows.append(row)
     result = {"target": args.target, "quick": args.quick, "preset": args.preset, "seeds": seeds, "mode": mode,
               "rows": rows, "paper": PAPER[args.target], "wall_minutes": (time.time() - start) / 60,
+              "run_minutes": sum(RUN_SECONDS) / 60,
               "corpora": [{"name": name, "sources": c, "interactions": n, "users": u} for name, (c, n, u) in sizes.items()],
               "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
               "command": "python benchmarks/transfer.py " + " ".join(argv if argv is not None else sys.argv[1:])}
@@ -254,13 +260,19 @@ def summary(rows, variant, group, metric):
     return f"{statistics.mean(values):.4f}" + (f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else "")
 
 
+def minutes(result):
+    """The runs' own wall time: runs kept from an earlier invocation are counted as they ran."""
+    return (f"{result['run_minutes']:.0f} minutes of runs (Fisher estimates not counted); this invocation took "
+            f"{result['wall_minutes']:.0f}, the rest were kept from earlier ones")
+
+
 def trend_markdown(result):
     rows = result["rows"]
     scratch = [r["unmasked"]["ndcg@5"] for r in rows if r["variant"] == "scratch"]
     base = statistics.mean(scratch)
     lines = [f"# Transfer to {result['target']}: the gain against the size of the pre-training corpus"
              f"{' (quick mode)' if result['quick'] else ''}", "",
-             f"`{result['command']}`; {result['machine']}; {result['date']}; {result['wall_minutes']:.0f} minutes. "
+             f"`{result['command']}`; {result['machine']}; {result['date']}; {minutes(result)}. "
              f"SRT {result['preset']}, seeds {result['seeds']}, epochs {result['mode']}. Nested corpora, the target's "
              "users removed from each, one tokenizer for every run (the full corpus's). Test NDCG@5, full ranking, "
              "history kept (the authors' convention).", "",
@@ -284,7 +296,7 @@ def trend_markdown(result):
 def markdown(result):
     rows, paper = result["rows"], result["paper"]
     lines = [f"# Transfer to {result['target']} (paper Table 4){' — quick mode' if result['quick'] else ''}", "",
-             f"`{result['command']}`; {result['machine']}; {result['date']}; {result['wall_minutes']:.0f} minutes. "
+             f"`{result['command']}`; {result['machine']}; {result['date']}; {minutes(result)}. "
              f"SRT {result['preset']}, seeds {result['seeds']}, epochs {result['mode']}. Full ranking; unmasked = the "
              "user's earlier items stay ranked (the authors' code), masked = they cannot be recommended. Cold / warm: "
              "runs with 10 % of the items withheld from training (`cold_start_items: 0.1`), unmasked.", "",
