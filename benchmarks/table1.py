@@ -152,7 +152,9 @@ def hypergeometric_cdf(k, population, successes, draws):
     valid = (r <= successes) & (draws - r <= failures)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         log_pmf = log_binomial(successes, r) + log_binomial(failures, draws - r) - log_binomial(population, draws)
-        return np.cumsum(np.where(valid, np.exp(log_pmf), 0.0), axis=0)
+        cdf = np.cumsum(np.where(valid, np.exp(log_pmf), 0.0), axis=0)
+    # At the largest possible value the CDF is 1 exactly, not 1 - rounding: no rank beyond b can be drawn.
+    return np.where(r >= np.minimum(successes, draws), 1.0, cdf)
 
 
 def log_binomial(n, k):
@@ -172,6 +174,8 @@ def train_one(name, dataset, data_path, quick, checkpoint_dir, seed=2020, epochs
     budget = budget_of(name, quick)
     if epochs:
         budget["epochs"] = epochs
+        if "eval_step" in budget:  # quick mode validates once, after the last epoch, whatever their number
+            budget["eval_step"] = epochs
     if time_budget:
         budget["time_budget"] = time_budget
     config_dict = {**SIZE, **options, **budget, **(overrides or {}), "seed": seed, "data_path": data_path,

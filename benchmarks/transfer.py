@@ -17,9 +17,10 @@ the order) and fine-tunes from each (zero-shot, fine-tuned, fine-tuned without E
 the transfer gain grows with the corpus.
 
 Every step is a plain run of the project's commands, logged with its command line; finished runs are kept
-(saved/transfer/<target>/*.json) and skipped when the script is run again. Results: benchmarks/results/
-transfer-<target>[-quick].json and .md. ``--quick`` (1 seed, few epochs: about 25 minutes on 2 cores) shows
-the protocol, not converged quality.
+(saved/transfer/<tag>/*.json, the tag naming the target, quick mode, a preset other than the default and
+overridden epochs) and skipped when the script is run again. Results: benchmarks/results/transfer-<tag>
+[-trend][-<sources>].json and .md. ``--quick`` (1 seed, few epochs: 15 minutes of runs on 2 cores for Beauty)
+shows the protocol, not converged quality.
 """
 
 import argparse
@@ -51,6 +52,7 @@ TARGETS = {"beauty": ("beauty", ["toys", "sports", "office", "gift_cards"], "bea
            "sports": ("sports", ["toys", "office", "gift_cards"], "sports")}
 FULL = {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "full", "group_by": "user"}
 # The authors' fine-tuning: a layer unfrozen every 10 epochs, EWC lambda 100 (README: fine-tuning).
+DEFAULT_PRESET = "L2-H2-D64"
 MODES = {"full": {"pretrain_epochs": 20, "epochs": 50, "stage_epochs": 10, "stopping_step": 5},
          "quick": {"pretrain_epochs": 2, "epochs": 3, "stage_epochs": 1, "stopping_step": 2}}
 
@@ -176,7 +178,7 @@ def main(argv=None):
     parser.add_argument("--target", choices=sorted(TARGETS), default="beauty")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seeds", default=None, help="comma-separated (default 0,1,2; quick: 0)")
-    parser.add_argument("--preset", default="L2-H2-D64", help="model size of pre-training and fine-tuning")
+    parser.add_argument("--preset", default=DEFAULT_PRESET, help="model size of pre-training and fine-tuning")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--sources", default=None,
                         help="comma-separated subset of the target's corpus sources (default: all of them); with "
@@ -189,15 +191,20 @@ def main(argv=None):
     parser.add_argument("--stage_epochs", type=int, default=None, help="override the epochs per unfreezing stage")
     args = parser.parse_args(argv)
     mode = dict(MODES["quick" if args.quick else "full"])
-    overridden = {k: getattr(args, k) for k in ("pretrain_epochs", "epochs", "stage_epochs") if getattr(args, k)}
+    overridden = {k: getattr(args, k) for k in ("pretrain_epochs", "epochs", "stage_epochs")
+                  if getattr(args, k) is not None}
     mode.update(overridden)
     seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
     everything = TARGETS[args.target][1]
-    sources = [s for s in args.sources.split(",") if s] if args.sources else None
+    sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources is not None else None
     for source in sources or []:
         if source not in everything:
             raise SystemExit(f"--sources: '{source}' is not a source of the {args.target} corpus ({', '.join(everything)})")
+    if sources is not None and (not sources or len(set(sources)) != len(sources)):
+        raise SystemExit(f"--sources: expected distinct sources of the {args.target} corpus, got '{args.sources}'")
     tag = f"{args.target}{'-quick' if args.quick else ''}"
+    if args.preset != DEFAULT_PRESET:  # runs of another size are never reused for this one
+        tag += f"-{args.preset}"
     if overridden:  # runs of other lengths are kept apart from the mode's own
         tag += "-p{pretrain_epochs}e{epochs}s{stage_epochs}".format(**mode)
     workdir = os.path.join(ROOT, "saved", "transfer", tag)
@@ -214,11 +221,11 @@ def main(argv=None):
                   "learning_rate": 1e-3}
         rows, sizes = [], {}
         for seed in seeds:
-            # Baselines on the target, independent of the corpus (same tokenizer for every run).
+            # Baselines on the target, independent of the corpus (most popular needs no tokenizer).
             rows.append(variant_row("most-popular", "most-popular", dataset, {"model": "MostPop"}, {}, seed,
-                                    workdir, log))
+                                    workdir, log, masked=not args.trend))
             rows.append(variant_row("scratch", "scratch", dataset, {"epochs": mode["epochs"]}, common, seed, workdir,
-                                    log, cold=not args.trend))
+                                    log, masked=not args.trend, cold=not args.trend))
             for corpus_sources in corpora:
                 corpus = sub_corpus(args.target, corpus_sources, tokenizer, log)
                 label = corpus[len(f"pretrain-{args.target}"):]  # "" for the full corpus: its runs are shared
@@ -242,7 +249,7 @@ def main(argv=None):
     out = os.path.join(ROOT, "benchmarks", "results", f"transfer-{tag}")
     if args.trend:
         out += "-trend"
-    elif sorted(sources) != sorted(everything):
+    if args.sources is not None and (args.trend or sorted(sources) != sorted(everything)):
         out += "-" + "+".join(sources)
     with open(out + ".json", "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
@@ -262,8 +269,10 @@ def summary(rows, variant, group, metric):
 
 def minutes(result):
     """The runs' own wall time: runs kept from an earlier invocation are counted as they ran."""
-    return (f"{result['run_minutes']:.0f} minutes of runs (Fisher estimates not counted); this invocation took "
-            f"{result['wall_minutes']:.0f}, the rest were kept from earlier ones")
+    text = f"{result['run_minutes']:.0f} minutes of runs (Fisher estimates not counted)"
+    if result["run_minutes"] - result["wall_minutes"] > 0.5:
+        text += f"; this invocation took {result['wall_minutes']:.0f}, the other runs were kept from earlier ones"
+    return text
 
 
 def trend_markdown(result):
@@ -299,7 +308,10 @@ def markdown(result):
              f"`{result['command']}`; {result['machine']}; {result['date']}; {minutes(result)}. "
              f"SRT {result['preset']}, seeds {result['seeds']}, epochs {result['mode']}. Full ranking; unmasked = the "
              "user's earlier items stay ranked (the authors' code), masked = they cannot be recommended. Cold / warm: "
-             "runs with 10 % of the items withheld from training (`cold_start_items: 0.1`), unmasked.", "",
+             "runs with 10 % of the items withheld from training (`cold_start_items: 0.1`), unmasked. Pre-training "
+             "corpus: " + "; ".join(f"{' + '.join(c['sources'])} ({c['interactions']:,} interactions, the target's users "
+                                    "removed)" for c in result.get("corpora", [])) + ". The paper pre-trained on all "
+             "Amazon categories (about 80M interactions).", "",
              "| variant | NDCG@5 unmasked | HIT@5 unmasked | NDCG@5 masked | HIT@5 masked | NDCG@5 cold | HIT@5 cold | "
              "NDCG@5 warm | paper NDCG@5 / HIT@5 |", "|---|---|---|---|---|---|---|---|---|"]
     for variant in dict.fromkeys(r["variant"] for r in rows):

@@ -92,6 +92,23 @@ def test_the_rank_is_the_hypergeometric_quantile_of_the_users_uniform():
     assert abs(full["hit@5"] - sum(r < 5 for r in ranks) / 7) < 1e-9
 
 
+def test_each_users_law_has_the_right_candidates_and_competitors(monkeypatch):
+    """N (the items that can be drawn) and b (those scoring at least as high as the positive), user by user:
+    padding, the positive and the history index are never candidates; ties count as competitors."""
+    seen = []
+    original = table1.hypergeometric_cdf
+
+    def spy(k, population, successes, draws):
+        seen.extend(zip(population.tolist(), successes.tolist(), draws.tolist()))
+        return original(k, population, successes, draws)
+
+    monkeypatch.setattr(table1, "hypergeometric_cdf", spy)
+    scores = coarse_scores()
+    metrics(scores, 25, seed=0)
+    assert seen == [(n, b, min(25, n)) for n, b in candidates_and_better(scores)]
+    assert {n for n, _ in candidates_and_better(scores)} == {N_ITEMS - 2, N_ITEMS - 3, N_ITEMS - 4}
+
+
 def test_the_law_is_that_of_explicit_samples_of_items():
     scores = coarse_scores(5)
     generator = torch.Generator().manual_seed(11)

@@ -18,6 +18,9 @@ def test_an_unknown_source_is_refused_by_name(monkeypatch, tmp_path):
         transfer.main(["--sources", "toys,books", "--quick"])
     with pytest.raises(SystemExit, match="'sports' is not a source of the sports corpus"):
         transfer.main(["--target", "sports", "--sources", "sports"])
+    for given in ("toys,toys", ","):
+        with pytest.raises(SystemExit, match="--sources: expected distinct sources of the beauty corpus"):
+            transfer.main(["--sources", given])
 
 
 def test_every_variant_has_a_distinct_run_name():
