@@ -15,7 +15,7 @@ mean and standard deviation over seeds.
 
 Rows named ``<model> <variant>`` (``--suffix``) are variants of one model; the table marks, per model,
 the variant with the best validation NDCG@5: the one a reader should compare. ``--quick`` trains few
-epochs (QUICK); it shows the protocol, not quality (Beauty: 12 minutes on 2 cores, 2026-12-04).
+epochs (QUICK); it shows the protocol, not quality (2 cores, 2026-12-04: Beauty 12 minutes, Sports 18).
 """
 
 import argparse
@@ -335,7 +335,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="beauty")
     parser.add_argument("--quick", action="store_true",
-                        help="few epochs (Beauty: 12 minutes on 2 cores on 2026-12-04)")
+                        help="few epochs (2 cores, 2026-12-04: Beauty 12 minutes, Sports 18)")
     parser.add_argument("--data_path", default=os.path.join(ROOT, "saved", "data"))
     parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"),
                         help="folder of <dataset>.{json,md} (full mode) or <dataset>-quick.{json,md}")
