@@ -81,3 +81,27 @@ def test_full_cross_entropy_never_predicts_padding_and_smooths_over_real_items()
     smoothed = FullCrossEntropyLoss(tau=0.5, label_smoothing=0.1)(query, pos_ids, table[pos_ids], None, table)
     assert torch.isfinite(smoothed).all()
     assert torch.allclose(smoothed, F.cross_entropy(logits[:, 1:], pos_ids - 1, reduction="none", label_smoothing=0.1))
+
+
+def test_chunked_cross_entropy_matches_the_logits_path_in_value_and_gradient():
+    """The CPU path of full_ce never holds the logits; its loss and both gradients must be those of
+    F.cross_entropy on them, with and without label smoothing, for chunks that split the rows unevenly,
+    a table that is a view (the catalog less padding) and rows whose loss does not count."""
+    from recbole_srt.model.losses.chunked_ce import chunked_cross_entropy
+
+    generator = torch.Generator().manual_seed(0)
+    for smoothing in (0.0, 0.1):
+        for chunk in (None, 7):
+            query = torch.randn(50, 16, dtype=torch.float64, generator=generator, requires_grad=True)
+            catalog = torch.randn(301, 16, dtype=torch.float64, generator=generator, requires_grad=True)
+            targets = torch.randint(0, 300, (50,), generator=generator)
+            weights = torch.rand(50, dtype=torch.float64, generator=generator)
+            weights[3] = 0
+            got = chunked_cross_entropy(query, catalog[1:], targets, smoothing, chunk)
+            grads = torch.autograd.grad((got * weights).sum(), (query, catalog))
+            want = F.cross_entropy(query @ catalog[1:].T, targets, reduction="none", label_smoothing=smoothing)
+            expected = torch.autograd.grad((want * weights).sum(), (query, catalog))
+            assert torch.allclose(got, want, atol=1e-12)
+            for g, e in zip(grads, expected):
+                assert torch.allclose(g, e, atol=1e-12)
+            assert grads[1][0].abs().max() == 0  # padding is no class
