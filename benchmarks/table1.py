@@ -290,6 +290,7 @@ def markdown(results, dataset):
             f"{mean['valid_ndcg@5']:.4f} | {len(r['seeds'])} | {mean['epochs_run']:g} ({mean['epochs_to_best']:g}) | "
             f"{mean['seconds_per_epoch']} | {r['parameters']:,} ({r['non_embedding_parameters']:,}) | "
             f"{chr(65 + runs.index(r['run']))} |")
+    lines += speed_lines(results)
     lines += ["", "Settings per row (after the model's yaml and the table's shared size):", ""]
     for name, r in results.items():
         lines.append(f"- {name}: " + ", ".join(f"{k} {v}" for k, v in r["seeds"][0]["settings"].items())
@@ -299,6 +300,37 @@ def markdown(results, dataset):
         lines.append(f"- {chr(65 + i)}: {run['mode']} mode, `{run['command']}`; {run['machine']}, {run['threads']} "
                      f"thread(s); {run['date']}; {run['minutes']} minutes.")
     return "\n".join(lines) + "\n"
+
+
+def speed_lines(results, fast="ID-SASRec-CE", slow="SASRec-CE"):
+    """The plugin's ID-SASRec-CE rows against RecBole's SASRec-CE in seconds of training (validation not
+    counted): per epoch, to each row's best validation, and until the plugin's validation first reaches
+    RecBole's best (time to quality: reaching it sooner says nothing of where a curve ends)."""
+    slow_rows = [r for name, r in results.items() if name.split(" ")[0] == slow]
+    fast_rows = {name: r for name, r in results.items() if name.split(" ")[0] == fast}
+    if not slow_rows or not fast_rows:
+        return []
+    reference = max(slow_rows, key=lambda r: r["mean"]["valid_ndcg@5"])
+    target = max(s["valid_ndcg@5"] for s in reference["seeds"])
+    slow_epoch = reference["mean"]["seconds_per_epoch"]
+    slow_best = statistics.fmean(s["epochs_to_best"] * s["seconds_per_epoch"] for s in reference["seeds"])
+    lines = ["", f"Training time of {fast} against RecBole's {slow} (seconds of training, validation not counted; "
+             f"{slow}: {slow_epoch} s per epoch, {slow_best:.0f} s to its best validation NDCG@5, {target:.4f}):", "",
+             f"| row | s/epoch | × | s to its best validation | × | epoch its validation first reaches {target:.4f} "
+             "| s to that | × |", "|---|---|---|---|---|---|---|---|"]
+    for name, r in fast_rows.items():
+        per_epoch = r["mean"]["seconds_per_epoch"]
+        to_best = statistics.fmean(s["epochs_to_best"] * s["seconds_per_epoch"] for s in r["seeds"])
+        reached = [next((e + 1 for e, v in enumerate(s["valid_ndcg@5_by_epoch"]) if v >= target), None)
+                   for s in r["seeds"]]
+        if all(e is not None for e in reached):
+            seconds = statistics.fmean(e * s["seconds_per_epoch"] for e, s in zip(reached, r["seeds"]))
+            first = f"{statistics.fmean(reached):g} | {seconds:.0f} | {slow_best / seconds:.1f}"
+        else:
+            first = f"not reached by {sum(e is None for e in reached)} of {len(reached)} seeds | | "
+        lines.append(f"| {name} | {per_epoch} | {slow_epoch / per_epoch:.1f} | {to_best:.0f} | "
+                     f"{slow_best / to_best:.1f} | {first} |")
+    return lines
 
 
 def command_line():
