@@ -33,8 +33,8 @@ def fit_in_stages(run, saved=True):
     from recbole_srt.training.unfreezing import set_trainable, stages
 
     logger, best, records, history, offset = getLogger(), None, [], [], 0
-    for name, top, epochs in stages(run.model, run.config):
-        set_trainable(run.model, top)
+    for name, top, item_encoder, epochs in stages(run.model, run.config):
+        set_trainable(run.model, top, item_encoder)
         trainer = Trainer(run.config, run.model, epochs=epochs)
         trainable = sum(p.numel() for p in run.model.parameters() if p.requires_grad)
         logger.info(f"fine-tuning stage '{name}': {trainable:,} trainable parameters, up to {epochs} epochs")

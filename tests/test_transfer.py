@@ -78,6 +78,27 @@ def test_a_stage_trains_only_the_top_layers_and_the_heads():
         assert torch.equal(p, before[n]) == (n not in trainable), n
 
 
+def test_item_encoder_first_trains_it_from_the_first_stage_and_keeps_the_layers_frozen():
+    from recbole_srt.training.unfreezing import stages
+
+    run = make_run("IDTransformer", **SMALL, unfreeze_stage_epochs=2, unfreeze_item_encoder="first")
+    model = run.model
+    plan = stages(model, run.config)
+    assert [(name, top, encoder) for name, top, encoder, _ in plan] == [
+        ("item encoder", 0, True), ("item encoder + top 1 of 2 layers", 1, True), ("everything", None, True)]
+    set_trainable(model, 0, item_encoder=True)
+    trainable = {n for n, p in model.named_parameters() if p.requires_grad}
+    assert any(n.startswith("item_encoder.") for n in trainable)
+    assert all(n.startswith(("item_encoder.", "backbone.final_norm", "loss_fct")) for n in trainable)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    Trainer(run.config, model, epochs=1).fit(run.train_data, None, saved=False)
+    for n, p in model.named_parameters():
+        assert torch.equal(p, before[n]) == (n not in trainable), n
+    paper = make_run("IDTransformer", **SMALL, unfreeze_stage_epochs=2)
+    assert [name for name, *_ in stages(paper.model, paper.config)] == [
+        "top 1 of 2 layers", "top 2 of 2 layers", "everything"]
+
+
 def test_fine_tuning_in_stages_with_ewc_reports_every_stage_and_tests_the_best(tmp_path):
     pre = make_run("IDTransformer", **SMALL)
     checkpoint = tmp_path / "pre.pth"
@@ -110,6 +131,8 @@ def test_bad_fine_tuning_keys_are_refused():
         load_config("IDTransformer", "ml-100k", config_dict={"ewc_lambda": 10.0})
     with pytest.raises(ConfigError, match="unfreeze_stage_epochs must be an integer >= 1"):
         load_config("IDTransformer", "ml-100k", config_dict={"unfreeze_stage_epochs": 0})
+    with pytest.raises(ConfigError, match="unfreeze_item_encoder must be 'last'"):
+        load_config("IDTransformer", "ml-100k", config_dict={"unfreeze_item_encoder": "middle"})
 
 
 def test_zero_epochs_tests_the_starting_weights_as_they_are(tmp_path):
