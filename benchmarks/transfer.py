@@ -10,12 +10,12 @@
 3. On the target, with that tokenizer, under full ranking: most popular; from scratch; zero-shot (the
    pre-trained weights, `epochs: 0`); fine-tuned with progressive unfreezing and EWC; without EWC; with the
    item encoder unfrozen first instead of last (`unfreeze_item_encoder: first`), with and without EWC;
-   without unfreezing. Each model is tested under both history conventions (`eval_mask_history` False, then True on
-   its best checkpoint), and scratch and fine-tuned are also run with `cold_start_items: 0.1` for the cold column.
+   without unfreezing. Each model is tested under both history conventions (`eval_mask_history` False, then
+   True on its best checkpoint), and scratch and fine-tuned are also run with `cold_start_items: 0.1` for the cold column.
 
 ``--trend`` pre-trains on nested corpora (one source, two, ... all; smallest first unless ``--sources`` gives
-the order) and fine-tunes from each (zero-shot, fine-tuned, without EWC, encoder first with and without EWC; history kept), to show how
-the transfer gain grows with the corpus.
+the order) and fine-tunes from each (zero-shot, fine-tuned, without EWC, encoder first with and without EWC;
+history kept), to show how the transfer gain grows with the corpus.
 
 Every step is a plain run of the project's commands, logged with its command line; finished runs are kept
 (saved/transfer/<tag>/*.json, the tag naming the target, quick mode, a preset other than the default and
@@ -279,7 +279,8 @@ def minutes(result):
     return text
 
 
-TUNED = ("finetuned", "finetuned, no EWC", "finetuned, encoder first", "finetuned, encoder first, no EWC")  # the trend's fine-tuned variants
+# the trend's fine-tuned variants
+TUNED = ("finetuned", "finetuned, no EWC", "finetuned, encoder first", "finetuned, encoder first, no EWC")
 
 
 def trend_markdown(result):

@@ -5,10 +5,11 @@ heads (loss, feedback); everything else (item encoder, input embeddings, lower l
 pre-trained. The last stage trains everything. That is the paper's order, item encoder last
 (``unfreeze_item_encoder: last``). With ``first`` the item encoder trains from the first stage, alone
 with the heads, then with the top 1 .. n-1 layers: on a new catalog the item encoder is the part that
-meets new text, and a frozen one leaves the stages before it with nothing to learn from. Each stage is a fresh optimizer and one-cycle
-schedule over ``unfreeze_stage_epochs`` epochs (the last over ``epochs``), with early stopping and
-its best epoch on validation; the next stage starts from that best, and the run reports and tests
-the best of all stages.
+meets new text, and a frozen one leaves the stages before it with nothing to learn from.
+
+Each stage is a fresh optimizer and one-cycle schedule over ``unfreeze_stage_epochs`` epochs (the
+last over ``epochs``), with early stopping and its best epoch on validation; the next stage starts
+from that best, and the run reports and tests the best of all stages.
 """
 
 from torch import nn
@@ -37,7 +38,8 @@ def stages(model, config):
         plan = [("item encoder", 0, True)] + [(f"item encoder + top {k} of {n} layers", k, True) for k in range(1, n)]
     else:
         plan = [(f"top {k} of {n} layers", k, False) for k in range(1, n + 1)]
-    return [(name, top, encoder, per_stage) for name, top, encoder in plan] + [("everything", None, True, config["epochs"])]
+    return [(name, top, encoder, per_stage) for name, top, encoder in plan] \
+        + [("everything", None, True, config["epochs"])]
 
 
 def set_trainable(model, top_layers, item_encoder=False):
