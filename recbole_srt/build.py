@@ -70,6 +70,12 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     if config["torch_compile"] and not getattr(model_class, "trains_on_windows", False):
         raise ConfigError(f"torch_compile: compiles the backbone of the plugin's models (SRT, IDTransformer); "
                           f"{config['model']} has none")
+    prior = config["score_popularity_prior"]
+    if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not 0 <= prior < float("inf"):
+        raise ConfigError(f"score_popularity_prior must be a number >= 0, got {prior!r}")
+    if prior and not getattr(model_class, "trains_on_windows", False):
+        raise ConfigError(f"score_popularity_prior: added to the scores of the plugin's models (SRT, IDTransformer); "
+                          f"{config['model']} does not read it")
     cold = config["cold_start_items"]
     if cold is not None:
         if isinstance(cold, bool) or not isinstance(cold, (int, float)) or not 0 < cold < 1:

@@ -130,3 +130,9 @@ def test_catalog_cross_entropy_needs_catalog_scores_and_is_lower_is_better():
         config = load_config("IDTransformer", "ml-100k", config_dict={"valid_metric": metric, **extra})
         assert config["valid_metric_bigger"] is False
     assert load_config("IDTransformer", "ml-100k")["valid_metric_bigger"] is True
+
+
+def test_score_popularity_prior_is_a_number_for_the_plugins_models():
+    check(r"score_popularity_prior must be a number >= 0, got -1", score_popularity_prior=-1)
+    check(r"score_popularity_prior: added to the scores of the plugin's models .*SASRec does not read it",
+          model="SASRec", score_popularity_prior=1.0)

@@ -67,6 +67,11 @@ class SequentialTransformer(SequentialRecommender):
         self._item_cache = None
         # Stands in for the target of a padding slot: an item the negative sampler can draw (finite log q).
         self.fill_item = int(torch.argmax(catalog.train_counts[1:])) + 1
+        # Scoring only, never trained: a model carried to a new catalog knows nothing of that catalog's
+        # popularity, which most-popular ranks by. Added as beta log(1 + count) to the logits (scores / tau).
+        prior = float(config["score_popularity_prior"] or 0.0)
+        log_counts = torch.log1p(catalog.train_counts.double()).float()
+        self.register_buffer("score_prior", prior * self.loss_fct.tau * log_counts if prior else None, persistent=False)
 
     @classmethod
     def parts(cls, config):
@@ -283,7 +288,8 @@ class SequentialTransformer(SequentialRecommender):
         return self.score_candidates(self.sequence_output(interaction), interaction[self.ITEM_ID])
 
     def full_sort_predict(self, interaction):
-        return self.sequence_output(interaction) @ self.item_representations().T
+        scores = self.sequence_output(interaction) @ self.item_representations().T
+        return scores if self.score_prior is None else scores + self.score_prior
 
     @property
     def predicts_feedback(self):
@@ -299,4 +305,5 @@ class SequentialTransformer(SequentialRecommender):
 
     def score_candidates(self, seq_output, item_ids):
         """Scores of ``item_ids`` [N] for the sequence outputs [N, H] (fast sampled evaluation)."""
-        return (seq_output * self.item_representations()[item_ids]).sum(-1)
+        scores = (seq_output * self.item_representations()[item_ids]).sum(-1)
+        return scores if self.score_prior is None else scores + self.score_prior[item_ids]
