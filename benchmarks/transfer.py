@@ -114,9 +114,12 @@ def corpus_size(corpus):
 RUN_SECONDS = []  # wall time of every run this invocation reads, kept or made (the Fisher's is not counted)
 
 
-def run(name, dataset, options, workdir, log):
-    """One run_recbole_srt.py run (kept as <workdir>/<name>.json and skipped when it exists); its results."""
+def run(name, dataset, options, workdir, log, train=True):
+    """One run_recbole_srt.py run (kept as <workdir>/<name>.json and skipped when it exists); its results.
+    With ``train`` False, only a kept run is read: None when there is none."""
     path = os.path.join(workdir, f"{name}.json")
+    if not os.path.isfile(path) and not train:
+        return None
     if not os.path.isfile(path):
         start = time.time()
         args = {"model": "SRT", "dataset": dataset, "data_path": DATA, "eval_args": FULL, "show_progress": False,
@@ -145,9 +148,15 @@ def pretrain(corpus, label, seed, common, mode, workdir, log):
     return checkpoint
 
 
-def variant_row(variant, key, dataset, options, common, seed, workdir, log, fallback=None, masked=True, cold=False):
-    """One variant's run on the target: unmasked test, and on its best weights the masked test."""
-    result = run(f"{key}-s{seed}", dataset, {**common, **options, "seed": seed}, workdir, log)
+def variant_row(variant, key, dataset, options, common, seed, workdir, log, fallback=None, masked=True, cold=False,
+                train=True):
+    """One variant's run on the target: unmasked test, and on its best weights the masked test. With ``train``
+    False, the row of kept runs only (None when the variant has not run)."""
+    result = run(f"{key}-s{seed}", dataset, {**common, **options, "seed": seed}, workdir, log, train)
+    if result is None:
+        return None
+    masked, cold = masked and (train or os.path.isfile(os.path.join(workdir, f"{key}-s{seed}-masked.json"))), \
+        cold and (train or os.path.isfile(os.path.join(workdir, f"{key}-s{seed}-cold.json")))
     row = {"variant": variant, "seed": seed, "unmasked": result["test_result"],
            "epochs_trained": len(result["history"]), "wall_seconds": result["wall_seconds"]}
     if masked:
@@ -180,6 +189,10 @@ def key_of(variant, label=""):
     return variant.replace(", ", "-").replace(" ", "_") + label
 
 
+def all_variants():
+    return ["most-popular", "scratch", "scratch, as many epochs", *variants("", MODES["full"])]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", choices=sorted(TARGETS), default="beauty")
@@ -196,7 +209,17 @@ def main(argv=None):
     parser.add_argument("--pretrain_epochs", type=int, default=None, help="override the mode's pre-training epochs")
     parser.add_argument("--epochs", type=int, default=None, help="override the mode's epochs on the target")
     parser.add_argument("--stage_epochs", type=int, default=None, help="override the epochs per unfreezing stage")
+    parser.add_argument("--only", default=None, metavar="KEYS",
+                        help="train only these variants (comma-separated run keys, e.g. scratch-as_many_epochs,"
+                             "finetuned-encoder_first-no_EWC); the others' kept runs are still reported "
+                             "(more seeds for the comparisons that matter)")
     args = parser.parse_args(argv)
+    known = {key_of(v): v for v in all_variants()}
+    only = None if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
+    for key in only or []:
+        if key not in known:
+            raise SystemExit(f"--only: unknown variant '{key}'; choose from {', '.join(known)}")
+    trains = (lambda variant: only is None or key_of(variant) in only)
     mode = dict(MODES["quick" if args.quick else "full"])
     overridden = {k: getattr(args, k) for k in ("pretrain_epochs", "epochs", "stage_epochs")
                   if getattr(args, k) is not None}
@@ -230,27 +253,35 @@ def main(argv=None):
         for seed in seeds:
             # Baselines on the target, independent of the corpus (most popular needs no tokenizer).
             rows.append(variant_row("most-popular", "most-popular", dataset, {"model": "MostPop"}, {}, seed,
-                                    workdir, log, masked=not args.trend))
+                                    workdir, log, masked=not args.trend, train=trains("most-popular")))
             rows.append(variant_row("scratch", "scratch", dataset, {"epochs": mode["epochs"]}, common, seed, workdir,
-                                    log, masked=not args.trend, cold=not args.trend))
+                                    log, masked=not args.trend, cold=not args.trend, train=trains("scratch")))
             if args.trend:  # fine-tuning trains its stages' epochs before `epochs`: scratch given as many
                 longer = mode["epochs"] + preset(args.preset)["n_layers"] * mode["stage_epochs"]
                 rows.append(variant_row("scratch, as many epochs", f"scratch-e{longer}", dataset, {"epochs": longer},
-                                        common, seed, workdir, log, masked=False))
+                                        common, seed, workdir, log, masked=False,
+                                        train=trains("scratch, as many epochs")))
             for corpus_sources in corpora:
                 corpus = sub_corpus(args.target, corpus_sources, tokenizer, log)
                 label = corpus[len(f"pretrain-{args.target}"):]  # "" for the full corpus: its runs are shared
                 sizes[corpus] = (corpus_sources, *corpus_size(corpus))
-                checkpoint = pretrain(corpus, label, seed, common, mode, workdir, log)
-                chosen = variants(checkpoint, mode)
+                chosen = variants("", mode)
                 if args.trend:
                     chosen.pop("finetuned, no unfreezing")
-                for variant, options in chosen.items():
+                if not any(trains(v) for v in chosen):  # nothing to fine-tune: no pre-training either
+                    checkpoint = None
+                else:
+                    checkpoint = pretrain(corpus, label, seed, common, mode, workdir, log)
+                for variant, options in variants(checkpoint, mode).items():
+                    if variant not in chosen:
+                        continue
                     row = variant_row(variant, key_of(variant, label), dataset, options, common, seed, workdir, log,
                                       fallback=checkpoint, masked=not args.trend,
-                                      cold=variant == "finetuned" and not args.trend)
-                    row["corpus"] = corpus_sources
-                    rows.append(row)
+                                      cold=variant == "finetuned" and not args.trend, train=trains(variant))
+                    if row is not None:
+                        row["corpus"] = corpus_sources
+                        rows.append(row)
+    rows = [r for r in rows if r is not None]
     result = {"target": args.target, "quick": args.quick, "preset": args.preset, "seeds": seeds, "mode": mode,
               "rows": rows, "paper": PAPER[args.target], "wall_minutes": (time.time() - start) / 60,
               "run_minutes": sum(RUN_SECONDS) / 60,
@@ -262,6 +293,7 @@ def main(argv=None):
         out += "-trend"
     if args.sources is not None and (args.trend or sorted(sources) != sorted(everything)):
         out += "-" + "+".join(sources)
+    os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out + ".json", "w", encoding="utf-8") as f:
         json.dump(result, f, indent=1)
     text = trend_markdown(result) if args.trend else markdown(result)
@@ -271,11 +303,13 @@ def main(argv=None):
     return 0
 
 
-def summary(rows, variant, group, metric):
+def summary(rows, variant, group, metric, seeds=None):
+    """Mean ± sd over the variant's seeds; "(n of N seeds)" when it ran for fewer than the result's N."""
     values = [r[group][metric] for r in rows if r["variant"] == variant and group in r]
     if not values:
         return ""
-    return f"{statistics.mean(values):.4f}" + (f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else "")
+    text = f"{statistics.mean(values):.4f}" + (f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else "")
+    return text + (f" ({len(values)} of {seeds} seeds)" if seeds and len(values) < seeds else "")
 
 
 def minutes(result):
@@ -291,7 +325,7 @@ TUNED = ("finetuned", "finetuned, no EWC", "finetuned, encoder first", "finetune
 
 
 def trend_markdown(result):
-    rows = result["rows"]
+    rows, n = result["rows"], len(result["seeds"])
     scratch = [r["unmasked"]["ndcg@5"] for r in rows if r["variant"] == "scratch"]
     base = statistics.mean(scratch)
     lines = [f"# Transfer to {result['target']}: the gain against the size of the pre-training corpus"
@@ -300,9 +334,9 @@ def trend_markdown(result):
              f"SRT {result['preset']}, seeds {result['seeds']}, epochs {result['mode']}. Nested corpora, the target's "
              "users removed from each, one tokenizer for every run (the full corpus's). Test NDCG@5, full ranking, "
              "history kept (the authors' convention).", "",
-             f"On the target alone: from scratch {summary(rows, 'scratch', 'unmasked', 'ndcg@5')}, most popular "
-             f"{summary(rows, 'most-popular', 'unmasked', 'ndcg@5')}; from scratch for as many epochs as fine-tuning "
-             f"trains (its stages included) {summary(rows, 'scratch, as many epochs', 'unmasked', 'ndcg@5')}. "
+             f"On the target alone: from scratch {summary(rows, 'scratch', 'unmasked', 'ndcg@5', n)}, most popular "
+             f"{summary(rows, 'most-popular', 'unmasked', 'ndcg@5', n)}; from scratch for as many epochs as "
+             f"fine-tuning trains (its stages included) {summary(rows, 'scratch, as many epochs', 'unmasked', 'ndcg@5', n)}. "
              "\"vs scratch\" compares with the first.", "",
              "| pre-training corpus | interactions | users | zero-shot | " + " | ".join(f"{v} | vs scratch" for v in TUNED)
              + " |", "|---|---|---|---|" + "---|---|" * len(TUNED)]
@@ -310,7 +344,7 @@ def trend_markdown(result):
         mine = [r for r in rows if r.get("corpus") == corpus["sources"]]
         cells = []
         for variant in ("zero-shot", *TUNED):
-            cells.append(summary(mine, variant, "unmasked", "ndcg@5"))
+            cells.append(summary(mine, variant, "unmasked", "ndcg@5", n))
             if variant != "zero-shot":
                 values = [r["unmasked"]["ndcg@5"] for r in mine if r["variant"] == variant]
                 cells.append(f"{100 * (statistics.mean(values) / base - 1):+.1f} %" if values and base else "")
@@ -320,7 +354,7 @@ def trend_markdown(result):
 
 
 def markdown(result):
-    rows, paper = result["rows"], result["paper"]
+    rows, paper, n = result["rows"], result["paper"], len(result["seeds"])
     lines = [f"# Transfer to {result['target']} (paper Table 4){' — quick mode' if result['quick'] else ''}", "",
              f"`{result['command']}`; {result['machine']}; {result['date']}; {minutes(result)}. "
              f"SRT {result['preset']}, seeds {result['seeds']}, epochs {result['mode']}. Full ranking; unmasked = the "
@@ -334,7 +368,7 @@ def markdown(result):
     for variant in dict.fromkeys(r["variant"] for r in rows):
         figures = paper.get(variant)
         printed = " / ".join("" if f is None else f"{f:.4f}" for f in figures) if figures else ""
-        lines.append(f"| {variant} | {summary(rows, variant, 'unmasked', 'ndcg@5')} | "
+        lines.append(f"| {variant} | {summary(rows, variant, 'unmasked', 'ndcg@5', n)} | "
                      f"{summary(rows, variant, 'unmasked', 'hit@5')} | {summary(rows, variant, 'masked', 'ndcg@5')} | "
                      f"{summary(rows, variant, 'masked', 'hit@5')} | {summary(rows, variant, 'cold', 'ndcg@5')} | "
                      f"{summary(rows, variant, 'cold', 'hit@5')} | {summary(rows, variant, 'warm', 'ndcg@5')} | {printed} |")

@@ -29,3 +29,35 @@ def test_every_variant_has_a_distinct_run_name():
     assert len(set(names)) == len(names)
     # The full corpus keeps the names of runs made before --sources existed, so they are reused.
     assert transfer.key_of("finetuned, no EWC") == "finetuned-no_EWC"
+
+
+def test_only_trains_the_named_variants_and_still_reports_the_kept_runs(monkeypatch, tmp_path):
+    monkeypatch.setattr(transfer, "ROOT", str(tmp_path))
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # main() sets it: restored after the test
+    with pytest.raises(SystemExit, match="--only: unknown variant 'finetuned-no-ewc'; choose from most-popular"):
+        transfer.main(["--only", "finetuned-no-ewc"])
+    kept = {"most-popular-s0", "scratch-s0", "scratch-e14-s0", "finetuned-toys-s0", "finetuned-no_EWC-toys-s0"}
+    trained, pretrained = [], []
+
+    def fake_run(name, dataset, options, workdir, log, train=True):
+        if name not in kept and not train:
+            return None
+        if name not in kept:
+            trained.append(name)
+        return {"test_result": {"ndcg@5": 0.01, "hit@5": 0.02}, "history": [], "wall_seconds": 1.0,
+                "checkpoint": None}
+
+    monkeypatch.setattr(transfer, "run", fake_run)
+    monkeypatch.setattr(transfer, "prepare", lambda target, log: ("sports", "pretrain-sports", "tok.model"))
+    monkeypatch.setattr(transfer, "sub_corpus", lambda target, sources, tokenizer, log: "pretrain-sports-toys")
+    monkeypatch.setattr(transfer, "corpus_size", lambda corpus: (100, 10))
+    monkeypatch.setattr(transfer, "pretrain", lambda corpus, label, seed, *rest: pretrained.append(seed) or "x.pth")
+    transfer.main(["--target", "sports", "--trend", "--sources", "toys", "--seeds", "0,1", "--pretrain_epochs", "6",
+                   "--epochs", "10", "--stage_epochs", "2", "--only", "scratch-as_many_epochs,finetuned-no_EWC"])
+    # Seed 0's two selected variants were kept; seed 1's are trained, after its pre-training. Nothing else is.
+    assert trained == ["scratch-e14-s1", "finetuned-no_EWC-toys-s1"] and pretrained == [0, 1]
+    with open(tmp_path / "benchmarks" / "results" / "transfer-sports-p6e10s2-trend-toys.json") as f:
+        rows = [(r["variant"], r["seed"]) for r in __import__("json").load(f)["rows"]]
+    assert sorted(rows) == sorted([("most-popular", 0), ("scratch", 0), ("scratch, as many epochs", 0),
+                                   ("finetuned", 0), ("finetuned, no EWC", 0),
+                                   ("scratch, as many epochs", 1), ("finetuned, no EWC", 1)])
