@@ -211,15 +211,21 @@ def main(argv=None):
     parser.add_argument("--stage_epochs", type=int, default=None, help="override the epochs per unfreezing stage")
     parser.add_argument("--only", default=None, metavar="KEYS",
                         help="train only these variants (comma-separated run keys, e.g. scratch-as_many_epochs,"
-                             "finetuned-encoder_first-no_EWC); the others' kept runs are still reported "
+                             "finetuned-encoder_first-no_EWC, or with a --trend corpus: "
+                             "finetuned-encoder_first-no_EWC-office+toys); the others' kept runs are still reported "
                              "(more seeds for the comparisons that matter)")
     args = parser.parse_args(argv)
     known = {key_of(v): v for v in all_variants()}
     only = None if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
     for key in only or []:
-        if key not in known:
-            raise SystemExit(f"--only: unknown variant '{key}'; choose from {', '.join(known)}")
-    trains = (lambda variant: only is None or key_of(variant) in only)
+        base = max((k for k in known if key == k or key.startswith(k + "-")), key=len, default=None)
+        label = key[len(base) + 1:] if base else ""
+        if base is None or (label and not set(label.split("+")) <= set(TARGETS[args.target][1])):
+            raise SystemExit(f"--only: unknown variant '{key}'; choose from {', '.join(known)} "
+                             f"(optionally -<source>+<source> of a --trend corpus)")
+
+    def trains(variant, label=""):  # label: "-office+toys" for a --trend corpus's runs
+        return only is None or key_of(variant) in only or (label and key_of(variant, label) in only)
     mode = dict(MODES["quick" if args.quick else "full"])
     overridden = {k: getattr(args, k) for k in ("pretrain_epochs", "epochs", "stage_epochs")
                   if getattr(args, k) is not None}
@@ -268,7 +274,7 @@ def main(argv=None):
                 chosen = variants("", mode)
                 if args.trend:
                     chosen.pop("finetuned, no unfreezing")
-                if not any(trains(v) for v in chosen):  # nothing to fine-tune: no pre-training either
+                if not any(trains(v, label) for v in chosen):  # nothing to fine-tune: no pre-training either
                     checkpoint = None
                 else:
                     checkpoint = pretrain(corpus, label, seed, common, mode, workdir, log)
@@ -277,7 +283,7 @@ def main(argv=None):
                         continue
                     row = variant_row(variant, key_of(variant, label), dataset, options, common, seed, workdir, log,
                                       fallback=checkpoint, masked=not args.trend,
-                                      cold=variant == "finetuned" and not args.trend, train=trains(variant))
+                                      cold=variant == "finetuned" and not args.trend, train=trains(variant, label))
                     if row is not None:
                         row["corpus"] = corpus_sources
                         rows.append(row)
@@ -327,7 +333,7 @@ TUNED = ("finetuned", "finetuned, no EWC", "finetuned, encoder first", "finetune
 def trend_markdown(result):
     rows, n = result["rows"], len(result["seeds"])
     scratch = [r["unmasked"]["ndcg@5"] for r in rows if r["variant"] == "scratch"]
-    base = statistics.mean(scratch)
+    base = statistics.mean(scratch) if scratch else None  # with --only, scratch may not have run
     lines = [f"# Transfer to {result['target']}: the gain against the size of the pre-training corpus"
              f"{' (quick mode)' if result['quick'] else ''}", "",
              f"`{result['command']}`; {result['machine']}; {result['date']}; {minutes(result)}. "

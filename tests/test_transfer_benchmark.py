@@ -1,6 +1,7 @@
 """benchmarks/transfer.py: the arguments that choose the pre-training corpus are checked before any work."""
 
 import importlib.util
+import json
 import os
 
 import pytest
@@ -31,12 +32,11 @@ def test_every_variant_has_a_distinct_run_name():
     assert transfer.key_of("finetuned, no EWC") == "finetuned-no_EWC"
 
 
-def test_only_trains_the_named_variants_and_still_reports_the_kept_runs(monkeypatch, tmp_path):
+def fake_runs(monkeypatch, tmp_path, kept):
+    """transfer.main on a fake project: the runs in ``kept`` exist; returns the runs trained and the seeds
+    pre-trained (as lists that fill as main runs)."""
     monkeypatch.setattr(transfer, "ROOT", str(tmp_path))
     monkeypatch.setenv("OMP_NUM_THREADS", "2")  # main() sets it: restored after the test
-    with pytest.raises(SystemExit, match="--only: unknown variant 'finetuned-no-ewc'; choose from most-popular"):
-        transfer.main(["--only", "finetuned-no-ewc"])
-    kept = {"most-popular-s0", "scratch-s0", "scratch-e14-s0", "finetuned-toys-s0", "finetuned-no_EWC-toys-s0"}
     trained, pretrained = [], []
 
     def fake_run(name, dataset, options, workdir, log, train=True):
@@ -48,16 +48,37 @@ def test_only_trains_the_named_variants_and_still_reports_the_kept_runs(monkeypa
                 "checkpoint": None}
 
     monkeypatch.setattr(transfer, "run", fake_run)
-    monkeypatch.setattr(transfer, "prepare", lambda target, log: ("sports", "pretrain-sports", "tok.model"))
-    monkeypatch.setattr(transfer, "sub_corpus", lambda target, sources, tokenizer, log: "pretrain-sports-toys")
+    monkeypatch.setattr(transfer, "prepare", lambda target, log: (target, f"pretrain-{target}", "tok.model"))
+    monkeypatch.setattr(transfer, "sub_corpus", lambda target, sources, tokenizer, log:
+                        f"pretrain-{target}-" + "+".join(sources))
     monkeypatch.setattr(transfer, "corpus_size", lambda corpus: (100, 10))
-    monkeypatch.setattr(transfer, "pretrain", lambda corpus, label, seed, *rest: pretrained.append(seed) or "x.pth")
+    monkeypatch.setattr(transfer, "pretrain", lambda corpus, label, seed, *rest: pretrained.append((label, seed))
+                        or "x.pth")
+    return trained, pretrained
+
+
+def test_only_trains_the_named_variants_and_still_reports_the_kept_runs(monkeypatch, tmp_path):
+    with pytest.raises(SystemExit, match="--only: unknown variant 'finetuned-no-ewc'; choose from most-popular"):
+        transfer.main(["--only", "finetuned-no-ewc"])
+    with pytest.raises(SystemExit, match="--only: unknown variant 'finetuned-no_EWC-books'"):
+        transfer.main(["--only", "finetuned-no_EWC-books"])
+    kept = {"most-popular-s0", "scratch-s0", "scratch-e14-s0", "finetuned-toys-s0", "finetuned-no_EWC-toys-s0"}
+    trained, pretrained = fake_runs(monkeypatch, tmp_path, kept)
     transfer.main(["--target", "sports", "--trend", "--sources", "toys", "--seeds", "0,1", "--pretrain_epochs", "6",
                    "--epochs", "10", "--stage_epochs", "2", "--only", "scratch-as_many_epochs,finetuned-no_EWC"])
     # Seed 0's two selected variants were kept; seed 1's are trained, after its pre-training. Nothing else is.
-    assert trained == ["scratch-e14-s1", "finetuned-no_EWC-toys-s1"] and pretrained == [0, 1]
+    assert trained == ["scratch-e14-s1", "finetuned-no_EWC-toys-s1"]
+    assert pretrained == [("-toys", 0), ("-toys", 1)]
     with open(tmp_path / "benchmarks" / "results" / "transfer-sports-p6e10s2-trend-toys.json") as f:
-        rows = [(r["variant"], r["seed"]) for r in __import__("json").load(f)["rows"]]
+        rows = [(r["variant"], r["seed"]) for r in json.load(f)["rows"]]
     assert sorted(rows) == sorted([("most-popular", 0), ("scratch", 0), ("scratch, as many epochs", 0),
                                    ("finetuned", 0), ("finetuned, no EWC", 0),
                                    ("scratch, as many epochs", 1), ("finetuned, no EWC", 1)])
+
+
+def test_only_a_variant_on_one_trend_corpus_pretrains_that_corpus_alone(monkeypatch, tmp_path):
+    trained, pretrained = fake_runs(monkeypatch, tmp_path, kept=set())
+    transfer.main(["--trend", "--sources", "office,toys", "--seeds", "1", "--pretrain_epochs", "6", "--epochs", "6",
+                   "--stage_epochs", "2", "--only", "finetuned-encoder_first-no_EWC-office+toys"])
+    assert trained == ["finetuned-encoder_first-no_EWC-office+toys-s1"]
+    assert pretrained == [("-office+toys", 1)]
