@@ -71,12 +71,16 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
         raise ConfigError(f"torch_compile: compiles the backbone of the plugin's models (SRT, IDTransformer); "
                           f"{config['model']} has none")
     prior = config["score_popularity_prior"]
-    if isinstance(prior, bool) or not isinstance(prior, (int, float)) or not 0 <= prior < float("inf"):
-        raise ConfigError(f"score_popularity_prior must be a number >= 0, got {prior!r}")
+    if prior is not None and (isinstance(prior, bool) or not isinstance(prior, (int, float))
+                              or not 0 <= prior < float("inf")):
+        raise ConfigError(f"score_popularity_prior must be a number >= 0 (~ or 0 for none), got {prior!r}")
     if prior and not getattr(model_class, "trains_on_windows", False):
         raise ConfigError(f"score_popularity_prior: added to the scores of the plugin's models (SRT, IDTransformer); "
                           f"{config['model']} does not read it")
     cold = config["cold_start_items"]
+    if prior and cold is not None:
+        raise ConfigError("score_popularity_prior with cold_start_items: the withheld items have no training count, "
+                          "so the prior would rank every cold item down; set one of them")
     if cold is not None:
         if isinstance(cold, bool) or not isinstance(cold, (int, float)) or not 0 < cold < 1:
             raise ConfigError(f"cold_start_items must be a fraction in (0, 1) (~ for none), got {cold!r}")

@@ -133,6 +133,8 @@ def test_catalog_cross_entropy_needs_catalog_scores_and_is_lower_is_better():
 
 
 def test_score_popularity_prior_is_a_number_for_the_plugins_models():
-    check(r"score_popularity_prior must be a number >= 0, got -1", score_popularity_prior=-1)
+    check(r"score_popularity_prior must be a number >= 0 \(~ or 0 for none\), got -1", score_popularity_prior=-1)
+    check(r"score_popularity_prior with cold_start_items: the withheld items have no training count",
+          score_popularity_prior=1.0, cold_start_items=0.1)
     check(r"score_popularity_prior: added to the scores of the plugin's models .*SASRec does not read it",
           model="SASRec", score_popularity_prior=1.0)

@@ -25,5 +25,9 @@ def test_the_prior_shifts_each_items_score_by_beta_tau_log_count_and_stays_out_o
     assert torch.allclose(picked, shifted[torch.arange(len(items)), items], atol=1e-4)
 
 
-def test_no_prior_by_default():
+def test_no_prior_by_default_or_after_a_change_of_catalog():
     assert make_run("SRT", epochs=0).model.score_prior is None
+    assert make_run("SRT", epochs=0, score_popularity_prior=None).model.score_prior is None
+    run = make_run("SRT", epochs=0, score_popularity_prior=1.0)
+    run.model.set_item_tokens(run.catalog.token_tables)  # another catalog's texts: no counts for its items
+    assert run.model.score_prior is None

@@ -127,6 +127,7 @@ class SequentialTransformer(SequentialRecommender):
         """Point a text model at another catalog (token tables from ``recbole_srt.data.catalog``)."""
         self.item_encoder.set_item_tokens(tables)
         self._item_cache = None
+        self.score_prior = None  # the counts were the old catalog's: another catalog's items have none here
 
     def train(self, mode=True):
         self._item_cache = None
