@@ -173,10 +173,16 @@ def variant_row(variant, key, dataset, options, common, seed, workdir, log, fall
     return row
 
 
+PRIORS = (1.0, 3.0, 10.0)  # score_popularity_prior of the zero-shot rows
+
+
 def variants(checkpoint, mode):
     tuned = {"init_from": checkpoint, "epochs": mode["epochs"]}
     unfreeze = {"unfreeze_stage_epochs": mode["stage_epochs"]}
     return {"zero-shot": {"init_from": checkpoint, "epochs": 0},
+            # the pre-trained scores plus the target's log-popularity: whether they add anything to most popular
+            **{f"zero-shot, popularity prior {beta:g}": {"init_from": checkpoint, "epochs": 0,
+                                                         "score_popularity_prior": beta} for beta in PRIORS},
             "finetuned": {**tuned, **unfreeze, "ewc_lambda": 100.0},
             "finetuned, no EWC": {**tuned, **unfreeze},
             # the item encoder unfrozen first, not last: on a new catalog it is the part that meets new text
@@ -253,6 +259,15 @@ def main(argv=None):
             sources = sorted(everything, key=lambda s: os.path.getsize(os.path.join(DATA, s, f"{s}.inter"))) \
                 if args.trend else everything
         corpora = [sources[:k] for k in range(1, len(sources) + 1)] if args.trend else [sources]
+        labels = ["" if sorted(c) == sorted(everything) else "-" + "+".join(c) for c in corpora]
+        real = {key_of(v) for v in ["most-popular", "scratch"] + (["scratch, as many epochs"] if args.trend else [])}
+        for label in labels:
+            for variant in variants("", mode):
+                if not (args.trend and variant == "finetuned, no unfreezing"):
+                    real |= {key_of(variant), key_of(variant, label)}
+        for key in only or []:
+            if key not in real:
+                raise SystemExit(f"--only: '{key}' names no run of this command; its variants: {', '.join(sorted(real))}")
         common = {"preset": args.preset, "tokenizer_path": tokenizer, "stopping_step": mode["stopping_step"],
                   "learning_rate": 1e-3}
         rows, sizes = [], {}
@@ -332,8 +347,11 @@ TUNED = ("finetuned", "finetuned, no EWC", "finetuned, encoder first", "finetune
 
 def trend_markdown(result):
     rows, n = result["rows"], len(result["seeds"])
-    scratch = [r["unmasked"]["ndcg@5"] for r in rows if r["variant"] == "scratch"]
-    base = statistics.mean(scratch) if scratch else None  # with --only, scratch may not have run
+
+    def by_seed(mine, variant):
+        return {r["seed"]: r["unmasked"]["ndcg@5"] for r in mine if r["variant"] == variant}
+
+    scratch, as_long = by_seed(rows, "scratch"), by_seed(rows, "scratch, as many epochs")
     lines = [f"# Transfer to {result['target']}: the gain against the size of the pre-training corpus"
              f"{' (quick mode)' if result['quick'] else ''}", "",
              f"`{result['command']}`; {result['machine']}; {result['date']}; {minutes(result)}. "
@@ -352,11 +370,36 @@ def trend_markdown(result):
         for variant in ("zero-shot", *TUNED):
             cells.append(summary(mine, variant, "unmasked", "ndcg@5", n))
             if variant != "zero-shot":
-                values = [r["unmasked"]["ndcg@5"] for r in mine if r["variant"] == variant]
-                cells.append(f"{100 * (statistics.mean(values) / base - 1):+.1f} %" if values and base else "")
+                cells.append(gain(by_seed(mine, variant), scratch))
         lines.append(f"| {' + '.join(corpus['sources'])} | {corpus['interactions']:,} | {corpus['users']:,} | "
                      + " | ".join(cells) + " |")
+    if as_long:
+        lines += ["", "Against scratch trained as many epochs as fine-tuning (the control), on the seeds both ran:", "",
+                  "| pre-training corpus | " + " | ".join(TUNED) + " |", "|---|" + "---|" * len(TUNED)]
+        for corpus in result["corpora"]:
+            mine = [r for r in rows if r.get("corpus") == corpus["sources"]]
+            lines.append(f"| {' + '.join(corpus['sources'])} | "
+                         + " | ".join(gain(by_seed(mine, v), as_long) for v in TUNED) + " |")
+    priors = [v for v in dict.fromkeys(r["variant"] for r in rows) if v.startswith("zero-shot, popularity prior")]
+    if priors:
+        lines += ["", "Zero-shot with the target's log-popularity added to its logits (`score_popularity_prior` β), "
+                  f"against most popular ({summary(rows, 'most-popular', 'unmasked', 'ndcg@5', n)}):", "",
+                  "| pre-training corpus | " + " | ".join(f"β = {v.rsplit(' ', 1)[1]}" for v in priors) + " |",
+                  "|---|" + "---|" * len(priors)]
+        for corpus in result["corpora"]:
+            mine = [r for r in rows if r.get("corpus") == corpus["sources"]]
+            lines.append(f"| {' + '.join(corpus['sources'])} | "
+                         + " | ".join(summary(mine, v, "unmasked", "ndcg@5", n) for v in priors) + " |")
     return "\n".join(lines) + "\n"
+
+
+def gain(values, base):
+    """Relative gain of ``values`` over ``base`` ({seed: NDCG}) on the seeds both ran (paired)."""
+    shared = sorted(set(values) & set(base))
+    if not shared or not statistics.mean(base[s] for s in shared):
+        return ""
+    ratio = statistics.mean(values[s] for s in shared) / statistics.mean(base[s] for s in shared)
+    return f"{100 * (ratio - 1):+.1f} %" + (f" ({len(shared)} of {len(base)} seeds)" if len(shared) < len(base) else "")
 
 
 def markdown(result):
@@ -374,10 +417,10 @@ def markdown(result):
     for variant in dict.fromkeys(r["variant"] for r in rows):
         figures = paper.get(variant)
         printed = " / ".join("" if f is None else f"{f:.4f}" for f in figures) if figures else ""
-        lines.append(f"| {variant} | {summary(rows, variant, 'unmasked', 'ndcg@5', n)} | "
-                     f"{summary(rows, variant, 'unmasked', 'hit@5')} | {summary(rows, variant, 'masked', 'ndcg@5')} | "
-                     f"{summary(rows, variant, 'masked', 'hit@5')} | {summary(rows, variant, 'cold', 'ndcg@5')} | "
-                     f"{summary(rows, variant, 'cold', 'hit@5')} | {summary(rows, variant, 'warm', 'ndcg@5')} | {printed} |")
+        cells = [summary(rows, variant, group, metric, n) for group, metric in
+                 (("unmasked", "ndcg@5"), ("unmasked", "hit@5"), ("masked", "ndcg@5"), ("masked", "hit@5"),
+                  ("cold", "ndcg@5"), ("cold", "hit@5"), ("warm", "ndcg@5"))]
+        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {printed} |")
     return "\n".join(lines) + "\n"
 
 

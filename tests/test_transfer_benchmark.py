@@ -3,6 +3,7 @@
 import importlib.util
 import json
 import os
+import re
 
 import pytest
 
@@ -82,3 +83,17 @@ def test_only_a_variant_on_one_trend_corpus_pretrains_that_corpus_alone(monkeypa
                    "--stage_epochs", "2", "--only", "finetuned-encoder_first-no_EWC-office+toys"])
     assert trained == ["finetuned-encoder_first-no_EWC-office+toys-s1"]
     assert pretrained == [("-office+toys", 1)]
+
+
+def test_only_refuses_keys_that_name_no_run_of_the_command(monkeypatch, tmp_path):
+    fake_runs(monkeypatch, tmp_path, kept=set())
+    trend = ["--trend", "--sources", "office,toys", "--seeds", "0"]
+    for key in ("scratch-toys", "finetuned-toys+office", "finetuned-no_unfreezing"):
+        with pytest.raises(SystemExit, match=re.escape(f"--only: '{key}' names no run of this command")):
+            transfer.main(trend + ["--only", key])
+
+
+def test_gains_are_paired_on_the_seeds_both_variants_ran():
+    assert transfer.gain({0: 0.02, 1: 0.03}, {0: 0.01, 1: 0.02, 2: 0.03}) == "+66.7 % (2 of 3 seeds)"
+    assert transfer.gain({0: 0.02}, {0: 0.02}) == "+0.0 %"
+    assert transfer.gain({5: 0.02}, {0: 0.02}) == ""
