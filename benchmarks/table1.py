@@ -61,7 +61,8 @@ DATASETS = {
 # code, which ranks the user's history items with the rest ("kept"). The paper credits its baseline figures
 # to Chen et al. (2022, ICLRec), whose evaluation sets the scores of the user's earlier items to 0 before
 # ranking (salesforce/ICLRec, src/trainers.py): "masked", for any item that would score above zero, which
-# every top-5 item does. Each paper figure is compared with ours under its own convention.
+# every top-5 item does. Each paper figure is compared with ours under its own convention. (Assumed for all
+# three baselines: which of Chen et al.'s tables each figure comes from was not checked.)
 PAPER_CONVENTION = {"SASRec": "masked", "BERT4Rec": "masked", "SASRec-CE": "masked"}
 
 
