@@ -370,7 +370,7 @@ def trend_markdown(result):
         for variant in ("zero-shot", *TUNED):
             cells.append(summary(mine, variant, "unmasked", "ndcg@5", n))
             if variant != "zero-shot":
-                cells.append(gain(by_seed(mine, variant), scratch))
+                cells.append(gain(by_seed(mine, variant), scratch, n))
         lines.append(f"| {' + '.join(corpus['sources'])} | {corpus['interactions']:,} | {corpus['users']:,} | "
                      + " | ".join(cells) + " |")
     if as_long:
@@ -379,7 +379,7 @@ def trend_markdown(result):
         for corpus in result["corpora"]:
             mine = [r for r in rows if r.get("corpus") == corpus["sources"]]
             lines.append(f"| {' + '.join(corpus['sources'])} | "
-                         + " | ".join(gain(by_seed(mine, v), as_long) for v in TUNED) + " |")
+                         + " | ".join(gain(by_seed(mine, v), as_long, n) for v in TUNED) + " |")
     priors = [v for v in dict.fromkeys(r["variant"] for r in rows) if v.startswith("zero-shot, popularity prior")]
     if priors:
         lines += ["", "Zero-shot with the target's log-popularity added to its logits (`score_popularity_prior` β), "
@@ -393,13 +393,14 @@ def trend_markdown(result):
     return "\n".join(lines) + "\n"
 
 
-def gain(values, base):
-    """Relative gain of ``values`` over ``base`` ({seed: NDCG}) on the seeds both ran (paired)."""
+def gain(values, base, seeds):
+    """Relative gain of ``values`` over ``base`` ({seed: NDCG}) on the seeds both ran (paired), "(k of
+    ``seeds`` seeds)" when that is fewer than the command's."""
     shared = sorted(set(values) & set(base))
     if not shared or not statistics.mean(base[s] for s in shared):
         return ""
     ratio = statistics.mean(values[s] for s in shared) / statistics.mean(base[s] for s in shared)
-    return f"{100 * (ratio - 1):+.1f} %" + (f" ({len(shared)} of {len(base)} seeds)" if len(shared) < len(base) else "")
+    return f"{100 * (ratio - 1):+.1f} %" + (f" ({len(shared)} of {seeds} seeds)" if len(shared) < seeds else "")
 
 
 def markdown(result):

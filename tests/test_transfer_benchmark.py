@@ -94,6 +94,8 @@ def test_only_refuses_keys_that_name_no_run_of_the_command(monkeypatch, tmp_path
 
 
 def test_gains_are_paired_on_the_seeds_both_variants_ran():
-    assert transfer.gain({0: 0.02, 1: 0.03}, {0: 0.01, 1: 0.02, 2: 0.03}) == "+66.7 % (2 of 3 seeds)"
-    assert transfer.gain({0: 0.02}, {0: 0.02}) == "+0.0 %"
-    assert transfer.gain({5: 0.02}, {0: 0.02}) == ""
+    assert transfer.gain({0: 0.02, 1: 0.03}, {0: 0.01, 1: 0.02, 2: 0.03}, 3) == "+66.7 % (2 of 3 seeds)"
+    # three seeds of the variant against one of the base: paired on that one, and said so
+    assert transfer.gain({0: 0.02, 1: 0.05, 2: 0.05}, {0: 0.02}, 3) == "+0.0 % (1 of 3 seeds)"
+    assert transfer.gain({0: 0.02}, {0: 0.01}, 1) == "+100.0 %"
+    assert transfer.gain({5: 0.02}, {0: 0.02}, 3) == ""
