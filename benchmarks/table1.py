@@ -392,21 +392,29 @@ def tuned_settings(path):
     return {k: literal(v) for k, v in best["searched"].items()}
 
 
-def render(stem, dataset):
-    if not os.path.isfile(stem + ".json"):
-        raise SystemExit(f"--render: no results at {stem}.json; run the benchmark first")
+def write_results(stem, dataset, change):
+    """<stem>.json and .md from ``change(rows already there)``, read and written under one lock: runs split
+    across processes finish at any time."""
+    os.makedirs(os.path.dirname(stem), exist_ok=True)
     with open(stem + ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        with open(stem + ".json") as f:
-            results = json.load(f)["models"]
-        for name, r in results.items():
-            r.update(paper_fields(dataset, name))
+        there = {}
+        if os.path.isfile(stem + ".json"):
+            with open(stem + ".json") as f:
+                there = json.load(f)["models"]
+        results = dict(sorted(change(there).items(), key=table_order))
         with open(stem + ".json.tmp", "w") as f:
             json.dump({"dataset": dataset, "models": results}, f, indent=1)
         os.replace(stem + ".json.tmp", stem + ".json")
         with open(stem + ".md", "w") as f:
             f.write(markdown(results, dataset))
     print(markdown(results, dataset))
+
+
+def render(stem, dataset):
+    if not os.path.isfile(stem + ".json"):
+        raise SystemExit(f"--render: no results at {stem}.json; run the benchmark first")
+    write_results(stem, dataset, lambda there: {name: {**r, **paper_fields(dataset, name)} for name, r in there.items()})
 
 
 def main():
@@ -478,20 +486,7 @@ def main():
     run["minutes"] = round((time.time() - start) / 60, 1)
 
     stem = os.path.join(args.out, args.dataset + ("-quick" if args.quick else ""))
-    os.makedirs(args.out, exist_ok=True)
-    # Runs split across processes finish at any time: read, merge and write under one lock.
-    with open(stem + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if args.merge and os.path.isfile(stem + ".json"):
-            with open(stem + ".json") as f:
-                results = merged(json.load(f)["models"], results)
-        results = dict(sorted(results.items(), key=table_order))
-        with open(stem + ".json.tmp", "w") as f:
-            json.dump({"dataset": args.dataset, "models": results}, f, indent=1)
-        os.replace(stem + ".json.tmp", stem + ".json")
-        with open(stem + ".md", "w") as f:
-            f.write(markdown(results, args.dataset))
-    print(markdown(results, args.dataset))
+    write_results(stem, args.dataset, lambda there: merged(there, results) if args.merge and there else results)
 
 
 def merged(old, new):
