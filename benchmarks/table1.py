@@ -266,7 +266,9 @@ def aggregate(seed_rows):
             values = [r[key][metric] for r in seed_rows]
             out[key][metric] = {"mean": statistics.fmean(values),
                                 "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
-    out["valid_ndcg@5"] = statistics.fmean(r["valid_ndcg@5"] or 0.0 for r in seed_rows)
+    # An untrained row (MostPop) has no validation figure: None, not a score of 0.
+    valid = [r["valid_ndcg@5"] for r in seed_rows if r["valid_ndcg@5"] is not None]
+    out["valid_ndcg@5"] = statistics.fmean(valid) if valid else None
     for key in ("seconds_per_epoch", "epochs_to_best", "epochs_run", "train_seconds"):
         out[key] = round(statistics.fmean(r[key] for r in seed_rows), 2)
     return out
@@ -275,9 +277,14 @@ def aggregate(seed_rows):
 def selected(results):
     """Per model, the variant (suffixed row) with the best mean validation NDCG@5."""
     best = {}
+
+    def valid(name):
+        value = results[name]["mean"]["valid_ndcg@5"]
+        return -1.0 if value is None else value
+
     for name, r in results.items():
         base = name.split(" ")[0]
-        if base not in best or r["mean"]["valid_ndcg@5"] > results[best[base]]["mean"]["valid_ndcg@5"]:
+        if base not in best or valid(name) > valid(best[base]):
             best[base] = name
     return set(best.values())
 
@@ -316,7 +323,7 @@ def markdown(results, dataset):
             f"{versus} | "
             f"{cell(r, 'full', 'ndcg@5')} | {cell(r, 'full', 'hit@5')} | {cell(r, 'full_masked', 'ndcg@5')} | "
             f"{cell(r, 'full_masked', 'hit@5')} | {cell(r, 'sampled_10k', 'ndcg@5')} | "
-            f"{mean['valid_ndcg@5']:.4f} | {len(r['seeds'])} | {mean['epochs_run']:g} ({mean['epochs_to_best']:g}) | "
+            f"{'' if mean['valid_ndcg@5'] is None else format(mean['valid_ndcg@5'], '.4f')} | {len(r['seeds'])} | {mean['epochs_run']:g} ({mean['epochs_to_best']:g}) | "
             f"{mean['seconds_per_epoch']} | {r['parameters']:,} ({r['non_embedding_parameters']:,}) | "
             f"{chr(65 + runs.index(r['run']))} |")
     lines += speed_lines(results)
@@ -414,7 +421,8 @@ def write_results(stem, dataset, change):
 def render(stem, dataset):
     if not os.path.isfile(stem + ".json"):
         raise SystemExit(f"--render: no results at {stem}.json; run the benchmark first")
-    write_results(stem, dataset, lambda there: {name: {**r, **paper_fields(dataset, name)} for name, r in there.items()})
+    write_results(stem, dataset, lambda there: {name: {**r, **paper_fields(dataset, name), "mean": aggregate(r["seeds"])}
+                                                for name, r in there.items()})
 
 
 def main():

@@ -41,3 +41,17 @@ def test_the_table_divides_by_the_figure_under_its_own_convention():
     srt, sasrec = table_row(md, "SRT-1K"), table_row(md, "SASRec-CE")
     assert srt[2:4] == ["0.0366 kept", "50%"]         # 0.0183 / 0.0366, not the masked 0.0400
     assert sasrec[2:4] == ["0.0314 masked", "50%"]    # 0.0157 / 0.0314, not the kept 0.0100
+
+
+def test_an_untrained_row_has_no_validation_figure_and_is_never_selected_over_a_trained_one():
+    seed = {"full": {"ndcg@5": 0.007, "hit@5": 0.01}, "full_masked": {"ndcg@5": 0.007, "hit@5": 0.01},
+            "sampled_10k": {"ndcg@5": 0.008, "hit@5": 0.01}, "valid_ndcg@5": None, "seconds_per_epoch": 0.0,
+            "epochs_to_best": 0, "epochs_run": 0, "train_seconds": 0.0}
+    mean = table1.aggregate([seed])
+    assert mean["valid_ndcg@5"] is None
+    most_pop = {**row(0.007, 0.007), "mean": {**row(0.007, 0.007)["mean"], "valid_ndcg@5": None}}
+    md = table1.markdown({"MostPop": most_pop, "SRT-1K": row(0.03, 0.04)}, "beauty")
+    assert table_row(md, "MostPop")[9] == ""          # the valid NDCG@5 cell: empty, not 0.0000
+    assert table_row(md, "SRT-1K")[9] == "0.0200"
+    variants = {"SRT-1K": most_pop, "SRT-1K tuned": row(0.03, 0.04)}
+    assert table1.selected(variants) == {"SRT-1K tuned"}
