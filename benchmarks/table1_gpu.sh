@@ -39,7 +39,7 @@ for d in beauty sports; do
         row "$d-srt-small" --dataset "$d" --models SRT-10,SRT-100,SRT-300 --time_budget "$(budget 0.28)"
         row "$d-srt1k" --dataset "$d" --models SRT-1K --seeds 2020,2021,2022 --time_budget "$(budget 0.28)"
     fi
-    row "$d-extra" --dataset "$d" --models MostPop,SRT-1K-text+id,SRT-1K-authors --time_budget "$(budget 0.4)"
+    row "$d-extra" --dataset "$d" --models MostPop,SRT-1K-text+id,SRT-1K-id,SRT-1K-authors --time_budget "$(budget 0.4)"
     row "$d-idsasrec" --dataset "$d" --models ID-SASRec-CE --seeds 2020,2021,2022 --time_budget "$(budget 0.22)"
     for s in "${SEEDS[@]}"; do
         row "$d-sasrec-ce-$s" --dataset "$d" --models SASRec-CE --seeds "$s" --time_budget "$(budget 0.85)"
