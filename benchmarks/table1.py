@@ -320,6 +320,7 @@ def markdown(results, dataset):
     for name, r in results.items():
         mean = r["mean"]
         paper, versus = paper_figure(dataset, name), ""
+        valid = "" if mean["valid_ndcg@5"] is None else f"{mean['valid_ndcg@5']:.4f}"
         if paper:
             versus = f"{mean[paper[2]]['ndcg@5']['mean'] / paper[0]:.0%}"
         lines.append(
@@ -327,7 +328,7 @@ def markdown(results, dataset):
             f"{versus} | "
             f"{cell(r, 'full', 'ndcg@5')} | {cell(r, 'full', 'hit@5')} | {cell(r, 'full_masked', 'ndcg@5')} | "
             f"{cell(r, 'full_masked', 'hit@5')} | {cell(r, 'sampled_10k', 'ndcg@5')} | "
-            f"{'' if mean['valid_ndcg@5'] is None else format(mean['valid_ndcg@5'], '.4f')} | {len(r['seeds'])} | {mean['epochs_run']:g} ({mean['epochs_to_best']:g}) | "
+            f"{valid} | {len(r['seeds'])} | {mean['epochs_run']:g} ({mean['epochs_to_best']:g}) | "
             f"{mean['seconds_per_epoch']} | {r['parameters']:,} ({r['non_embedding_parameters']:,}) | "
             f"{chr(65 + runs.index(r['run']))} |")
     lines += speed_lines(results)
@@ -425,8 +426,8 @@ def write_results(stem, dataset, change):
 def render(stem, dataset):
     if not os.path.isfile(stem + ".json"):
         raise SystemExit(f"--render: no results at {stem}.json; run the benchmark first")
-    write_results(stem, dataset, lambda there: {name: {**r, **paper_fields(dataset, name), "mean": aggregate(r["seeds"])}
-                                                for name, r in there.items()})
+    write_results(stem, dataset, lambda there: {
+        name: {**r, **paper_fields(dataset, name), "mean": aggregate(r["seeds"])} for name, r in there.items()})
 
 
 def main():
