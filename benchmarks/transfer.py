@@ -191,6 +191,11 @@ def variants(checkpoint, mode):
             "finetuned, no unfreezing": {**tuned, "ewc_lambda": 100.0}}
 
 
+def tuned_variants(mode, trend):
+    """The variants fine-tuned from each corpus; the trend leaves out "no unfreezing", which it does not compare."""
+    return {v: o for v, o in variants("", mode).items() if not (trend and v == "finetuned, no unfreezing")}
+
+
 def key_of(variant, label=""):
     return variant.replace(", ", "-").replace(" ", "_") + label
 
@@ -262,9 +267,8 @@ def main(argv=None):
         labels = ["" if sorted(c) == sorted(everything) else "-" + "+".join(c) for c in corpora]
         real = {key_of(v) for v in ["most-popular", "scratch"] + (["scratch, as many epochs"] if args.trend else [])}
         for label in labels:
-            for variant in variants("", mode):
-                if not (args.trend and variant == "finetuned, no unfreezing"):
-                    real |= {key_of(variant), key_of(variant, label)}
+            for variant in tuned_variants(mode, args.trend):
+                real |= {key_of(variant), key_of(variant, label)}
         for key in only or []:
             if key not in real:
                 raise SystemExit(f"--only: '{key}' names no run of this command; its variants: {', '.join(sorted(real))}")
@@ -286,9 +290,7 @@ def main(argv=None):
                 corpus = sub_corpus(args.target, corpus_sources, tokenizer, log)
                 label = corpus[len(f"pretrain-{args.target}"):]  # "" for the full corpus: its runs are shared
                 sizes[corpus] = (corpus_sources, *corpus_size(corpus))
-                chosen = variants("", mode)
-                if args.trend:
-                    chosen.pop("finetuned, no unfreezing")
+                chosen = tuned_variants(mode, args.trend)
                 if not any(trains(v, label) for v in chosen):  # nothing to fine-tune: no pre-training either
                     checkpoint = None
                 else:
