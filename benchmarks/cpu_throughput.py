@@ -5,7 +5,7 @@
 
 Trains SRT on ml-100k (all positions, K = 1000 popularity negatives) and reports the seconds of one
 step of a full batch (full-length windows) repeated ``--steps`` times after a warm-up step, the
-model's own FLOP count of that step (recbole_srt/scaling/flops.py) per second, and MFU against
+model's own FLOP count of that step (recbole_srt/model/flops.py) per second, and MFU against
 float32 matrix products measured in the same process: one of the step's largest shape (tokens x hidden
 x inner) and a 1024 x 1024 x 1024 square (the reference of benchmarks/beauty.py). torch.profiler's operator table of one step (by CPU time) goes beside the results, so a reader
 sees where the time is that is not dense math. ``--label`` names the row (e.g. the commit measured);

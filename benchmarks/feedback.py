@@ -39,7 +39,7 @@ import recbole_srt  # noqa: E402,F401  (compatibility shims first)
 import torch  # noqa: E402
 
 from recbole_srt.build import build_run, load_config  # noqa: E402
-from recbole_srt.scaling.presets import parameter_counts  # noqa: E402
+from recbole_srt.model.sizes import parameter_counts  # noqa: E402
 
 GIFT_CARDS = os.path.join(ROOT, "..", "shared", "data", "amazon", "Gift_Cards", "AmazonSearchEngine")
 DATA = os.path.join(ROOT, "saved", "data")

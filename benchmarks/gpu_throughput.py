@@ -7,7 +7,7 @@
 
 For each size, batch size (windows per step) and compile setting: one warm-up epoch, then ``--epochs``
 timed epochs of SRT on all positions (the paper's loss, K negatives), synchronised before and after. Reports seconds per epoch, training targets (tokens)
-per second, FLOPs per second from the model's own count (recbole_srt/scaling/flops.py: forward and
+per second, FLOPs per second from the model's own count (recbole_srt/model/flops.py: forward and
 backward, attention included), MFU against the device's dense bf16 peak from its spec sheet and
 against a bf16 matmul measured in the same process, and the host-device synchronisations of one
 step (torch.cuda sync debug mode), and the seconds of one step of the epoch's largest batch repeated
@@ -39,7 +39,7 @@ import recbole_srt  # noqa: E402,F401  (compatibility shims first)
 import torch  # noqa: E402
 
 from recbole_srt.build import build_run, load_config  # noqa: E402
-from recbole_srt.scaling.presets import parameter_counts  # noqa: E402
+from recbole_srt.model.sizes import parameter_counts  # noqa: E402
 
 # Dense (no sparsity) bf16 tensor-core peaks from the vendors' spec sheets, FLOP/s.
 BF16_PEAK = {"H200": 989e12, "H100 SXM": 989e12, "H100 PCIe": 756e12, "H100": 989e12, "A100": 312e12,

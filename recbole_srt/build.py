@@ -20,7 +20,7 @@ from recbole_srt.config_check import ConfigError, check_valid_metric
 from recbole_srt.data.catalog import build_catalog, check_text_fields
 from recbole_srt.data.dataloader import AllPositionsDataLoader, SampledRankingDataLoader
 from recbole_srt.data.dataset import SequenceDataset
-from recbole_srt.training import distributed
+from recbole_srt import distributed
 from recbole_srt.training.trainer import Trainer
 
 
@@ -94,7 +94,7 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
 
 
 def feedback_metrics(config):
-    """Names of the metrics that evaluation adds with ``feedback_field`` (training/feedback_evaluation.py)."""
+    """Names of the metrics that evaluation adds with ``feedback_field`` (evaluation/feedback.py)."""
     if not config["feedback_field"]:
         return []
     topk = config["topk"] if isinstance(config["topk"], list) else [config["topk"]]

@@ -115,7 +115,7 @@ class RecBoleTrainer:
 
     def __init__(self, trainer, config):
         self.inner = trainer
-        from recbole_srt.training.trainer import show_progress
+        from recbole_srt.logs import show_progress
 
         self.progress = show_progress(config)  # on a terminal only, as for the plugin's own loop
         self.history, self.stopped_by = [], f"RecBole's {type(trainer).__mro__[1].__name__}"

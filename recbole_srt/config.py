@@ -131,7 +131,7 @@ class SRTConfig(compat.HookedConfig):
         if isinstance(given, dict) and isinstance(ours, dict):
             final["eval_args"] = {**ours, **given}
         if final.get("preset"):
-            from recbole_srt.scaling.presets import preset
+            from recbole_srt.model.sizes import preset
 
             # A preset sets the size; keys the user gave explicitly still win.
             for key, value in preset(final["preset"]).items():

@@ -46,3 +46,10 @@ def init_logging(config, main=True):
         file_handler.recbole_srt = True
         root.addHandler(file_handler)
     return path
+
+
+def show_progress(config):
+    """``show_progress: ~`` (the default) shows bars only on a terminal: CI logs and nohup files
+    would otherwise fill with carriage-return frames."""
+    value = config["show_progress"]
+    return sys.stderr.isatty() if value is None else bool(value)

@@ -16,8 +16,8 @@ from recbole_srt.build import build_run, eval_loader, load_config
 from recbole_srt.compat import loader_dataset
 from recbole_srt.checkpoint import config_dict as resolved_config, jsonable, tokenizer_of
 from recbole_srt.logs import init_logging
-from recbole_srt.scaling.presets import parameter_counts
-from recbole_srt.training import distributed
+from recbole_srt.model.sizes import parameter_counts
+from recbole_srt import distributed
 
 
 def plain(result):

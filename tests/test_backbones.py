@@ -10,7 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from recbole_srt.model.backbones import BACKBONES
 from recbole_srt.model.backbones.hstu import time_buckets
-from recbole_srt.scaling.flops import training_flops
+from recbole_srt.model.flops import training_flops
 
 NEW = ["llama", "hstu"]
 CONFIG = {"n_layers": 2, "n_heads": 2, "hidden_size": 32, "inner_size": 48, "hidden_dropout_prob": 0.1,

@@ -13,7 +13,7 @@ from recbole_srt.build import load_config
 from recbole_srt.compat import loader_dataset
 from recbole_srt.config_check import ConfigError
 from recbole_srt.data.dataloader import AllPositionsDataLoader
-from recbole_srt.training import distributed
+from recbole_srt import distributed
 
 from conftest import QUIET, make_run
 

@@ -8,7 +8,7 @@ from recbole.trainer import Trainer
 from recbole.utils import init_seed
 
 from recbole_srt.data.dataloader import SampledRankingDataLoader
-from recbole_srt.training.evaluation import fixed_negatives, keep_candidates, pessimistic_ties, unique_rows
+from recbole_srt.evaluation.ranking import fixed_negatives, keep_candidates, pessimistic_ties, unique_rows
 from recbole_srt.training.trainer import Trainer as PluginTrainer
 
 from conftest import make_run
@@ -149,7 +149,7 @@ def test_catalog_cross_entropy_is_the_held_out_items_log_loss_on_full_and_fixed_
 
 def test_history_masking_removes_everything_the_user_had_before_the_held_out_item():
     from recbole_srt.compat import loader_dataset
-    from recbole_srt.training.evaluation import history_items
+    from recbole_srt.evaluation.ranking import history_items
 
     run = make_run("IDTransformer", eval_args={"mode": "full"}, eval_mask_history=True)
     dataset = loader_dataset(run.test_data)
@@ -175,7 +175,7 @@ def test_history_masking_removes_everything_the_user_had_before_the_held_out_ite
 
 def test_history_masking_of_recbole_models_covers_their_input_sequence():
     from recbole_srt.compat import loader_dataset
-    from recbole_srt.training.evaluation import history_items
+    from recbole_srt.evaluation.ranking import history_items
 
     run = make_run("SASRec", eval_args={"mode": "full"}, eval_mask_history=True, loss_type="CE",
                    train_neg_sample_args=None)

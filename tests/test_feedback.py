@@ -8,8 +8,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from recbole_srt.config_check import ConfigError
 from recbole_srt.model.backbones import BACKBONES
-from recbole_srt.scaling.flops import training_flops
-from recbole_srt.training.feedback_evaluation import auc, log_loss, ndcg
+from recbole_srt.model.flops import training_flops
+from recbole_srt.evaluation.feedback import auc, log_loss, ndcg
 
 from conftest import build, make_run
 

@@ -5,8 +5,8 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from torch.utils.flop_counter import FlopCounterMode
 
 from recbole_srt.model.backbones import BACKBONES
-from recbole_srt.scaling.flops import training_flops
-from recbole_srt.scaling.presets import PRESETS, parameter_counts
+from recbole_srt.model.flops import training_flops
+from recbole_srt.model.sizes import PRESETS, parameter_counts
 
 from conftest import build, make_run
 

@@ -1,17 +1,13 @@
-"""The Table 1 benchmark's NDCG@5 / HIT@5 against 10,000 sampled negatives: the positive's rank in the
+"""Sampled NDCG@5 / HIT@5 against 10,000 sampled negatives: the positive's rank in the
 sample is drawn from its hypergeometric law. Checked three ways: against the law computed by counting,
 against explicit samples of items, and for the coupling that the shared uniforms promise."""
 
-import importlib.util
 import math
-import os
 
 import torch
 
-SPEC = importlib.util.spec_from_file_location(
-    "table1", os.path.join(os.path.dirname(__file__), "..", "benchmarks", "table1.py"))
-table1 = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(table1)
+import recbole_srt  # noqa: F401  (compatibility shims first)
+from recbole_srt.evaluation import sampled
 
 N_ITEMS = 40
 # Two batches: users' positives, and (user, item) history pairs that are excluded from the sample.
@@ -44,7 +40,7 @@ def loader(batches=BATCHES):
 
 
 def metrics(scores, n_negatives, seed):
-    return table1.sampled_metrics(FixedScores(scores), loader(), n_negatives=n_negatives, seed=seed)
+    return sampled.sampled_metrics(FixedScores(scores), loader(), n_negatives=n_negatives, seed=seed)
 
 
 def candidates_and_better(scores):
@@ -96,13 +92,13 @@ def test_each_users_law_has_the_right_candidates_and_competitors(monkeypatch):
     """N (the items that can be drawn) and b (those scoring at least as high as the positive), user by user:
     padding, the positive and the history index are never candidates; ties count as competitors."""
     seen = []
-    original = table1.hypergeometric_cdf
+    original = sampled.hypergeometric_cdf
 
     def spy(k, population, successes, draws):
         seen.extend(zip(population.tolist(), successes.tolist(), draws.tolist()))
         return original(k, population, successes, draws)
 
-    monkeypatch.setattr(table1, "hypergeometric_cdf", spy)
+    monkeypatch.setattr(sampled, "hypergeometric_cdf", spy)
     scores = coarse_scores()
     metrics(scores, 25, seed=0)
     assert seen == [(n, b, min(25, n)) for n, b in candidates_and_better(scores)]
@@ -148,6 +144,6 @@ def test_the_cdf_matches_scipys_including_the_edges():
     population = np.array([40, 40, 40, 18_356, 18_356, 12_100, 3, 10, 10])
     successes = np.array([0, 39, 7, 5, 18_000, 600, 3, 10, 0])
     draws = np.array([25, 25, 39, 10_000, 10_000, 10_000, 3, 10, 10])
-    got = table1.hypergeometric_cdf(5, population, successes, draws)
+    got = sampled.hypergeometric_cdf(5, population, successes, draws)
     want = hypergeom.cdf(np.arange(5)[:, None], population, successes, draws)
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)

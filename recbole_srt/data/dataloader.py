@@ -10,7 +10,7 @@ from recbole.data.interaction import Interaction
 from recbole_srt.data.dataset import TARGET_INDEX_FIELD
 from recbole_srt.data.schema import BatchSchema
 from recbole_srt.config_check import ConfigError
-from recbole_srt.training.distributed import shard
+from recbole_srt.distributed import shard
 
 
 def window_indices(user_start, last_target, max_len, stride, n_flat):
@@ -164,7 +164,7 @@ class AllPositionsDataLoader:
 class SampledRankingDataLoader(FullSortEvalDataLoader):
     """Evaluation rows for ``uniN`` modes: one row per user, as for full ranking. The evaluation scores
     the whole catalog once per row and ranks the held-out item against N negatives drawn once per
-    user for the whole run (``recbole_srt.training.evaluation.fixed_negatives``).
+    user for the whole run (``recbole_srt.evaluation.ranking.fixed_negatives``).
 
     RecBole's ``NegSampleEvalDataLoader`` instead repeats each row once per candidate (10,001 rows a
     user for uni10000) and draws new negatives at every evaluation, so epochs are not compared on the

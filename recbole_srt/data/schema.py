@@ -55,4 +55,4 @@ class StepResult:
     loss: torch.Tensor  # the value to minimise (SRT, IDTransformer: mean over the step's targets)
     # Counts may be 0-dim tensors on the device: the trainer sums them and reads them once an epoch.
     targets: int | torch.Tensor  # interactions under the loss, the scaling study's T (RecBole models: rows)
-    flops: int | torch.Tensor  # forward + backward FLOPs, analytic (recbole_srt/scaling/flops.py); 0 when unknown
+    flops: int | torch.Tensor  # forward + backward FLOPs, analytic (recbole_srt/model/flops.py); 0 when unknown

@@ -24,7 +24,7 @@ from recbole_srt.model.backbones import BACKBONES
 from recbole_srt.model.feedback import Feedback, FeedbackScale
 from recbole_srt.model.item_encoders import ITEM_ENCODERS
 from recbole_srt.model.losses import LOSSES
-from recbole_srt.scaling.flops import training_flops
+from recbole_srt.model.flops import training_flops
 
 ITEM_CACHE_CHUNK = 65536
 

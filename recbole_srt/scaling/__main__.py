@@ -91,7 +91,7 @@ def main(argv=None):
                 print(path)
             return 0
         if args.command == "sweep":
-            from recbole_srt.scaling.presets import preset
+            from recbole_srt.model.sizes import preset
             from recbole_srt.scaling.sweep import failures, parse_assignments, plan, sweep as run_sweep
 
             presets = [p for p in args.presets.split(",") if p]

@@ -134,7 +134,7 @@ def _yaml_default(model, key):
 
 def shape_of(run):
     """(layers, hidden size) of a run: its preset, overridden by its options."""
-    from recbole_srt.scaling.presets import preset
+    from recbole_srt.model.sizes import preset
 
     size = preset(run["preset"]) if run.get("preset") else {}
     options = run.get("options", {})

@@ -6,14 +6,13 @@ clipping, the one-cycle schedule, validation every ``eval_step`` epochs with Rec
 and callbacks for early stopping, the best checkpoint, logging and the time budget. The step
 goes through :class:`TrainingStep`, a module that ``DistributedDataParallel`` can wrap.
 
-Under torchrun (:mod:`recbole_srt.training.distributed`) every rank trains on its share of the
+Under torchrun (:mod:`recbole_srt.distributed`) every rank trains on its share of the
 batches and DDP averages the gradients; rank 0 alone runs the callbacks (logs, validation,
 checkpoints, stop decisions) and the other ranks follow its decision to stop.
 """
 
 import math
 import os
-import sys
 from contextlib import nullcontext
 from logging import getLogger
 from time import time
@@ -28,9 +27,10 @@ from tqdm import tqdm
 from recbole_srt.checkpoint import load_checkpoint, save_checkpoint
 from recbole_srt.config_check import ConfigError
 from recbole_srt.data.schema import StepResult
-from recbole_srt.training import distributed
+from recbole_srt.logs import show_progress
+from recbole_srt import distributed
 from recbole_srt.training.callbacks import BestCheckpoint, EarlyStopping, LogMetrics, TimeBudget
-from recbole_srt.training.evaluation import RankingEvaluation
+from recbole_srt.evaluation.ranking import RankingEvaluation
 from recbole_srt.training.ewc import EWC, fisher_path
 from recbole_srt.training.optim import build_optimizer, build_scheduler
 
@@ -56,13 +56,6 @@ def to_device(interaction, device):
     if device.type != "cuda":
         return interaction.to(device)
     return Interaction({k: v.pin_memory().to(device, non_blocking=True) for k, v in interaction.interaction.items()})
-
-
-def show_progress(config):
-    """``show_progress: ~`` (the default) shows bars only on a terminal: CI logs and nohup files
-    would otherwise fill with carriage-return frames."""
-    value = config["show_progress"]
-    return sys.stderr.isatty() if value is None else bool(value)
 
 
 class Trainer:

@@ -6,7 +6,7 @@ from torch import nn
 from recbole_srt.model.losses import LOSSES
 from recbole_srt.model.losses.negative_sampler import NegativeSampler
 from recbole_srt.config_check import ConfigError
-from recbole_srt.training import distributed
+from recbole_srt import distributed
 
 
 @LOSSES.register("sampled_softmax")

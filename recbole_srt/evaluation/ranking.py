@@ -18,7 +18,7 @@ from recbole.evaluator import Collector, Evaluator
 from recbole.utils import EvaluatorType
 
 from recbole_srt.compat import collected_data, loader_dataset
-from recbole_srt.training.feedback_evaluation import FeedbackEvaluation
+from recbole_srt.evaluation.feedback import FeedbackEvaluation
 
 
 class RankingEvaluation:
