@@ -1,44 +1,12 @@
-"""Train and evaluate SRT, or any RecBole sequential model, on one split and metric set.
+"""Train and evaluate SRT, or any RecBole sequential model: ``python run_recbole_srt.py --model=SRT``.
 
-    python run_recbole_srt.py --model=SRT --dataset=ml-100k [--config_files=a.yaml,b.yaml] [--key=value ...]
-    torchrun --nproc_per_node=N run_recbole_srt.py ...     (data-parallel: see the README)
-
-Every --key=value is a RecBole or recbole_srt property (see the README's option tables).
+The same command as ``python -m recbole_srt`` (recbole_srt/__main__.py), kept at the top of a checkout
+for RecBole users who know ``run_recbole.py``; under ``torchrun`` name this file.
 """
 
-import argparse
 import sys
 
-from torch.distributed.elastic.multiprocessing.errors import record
-
-import recbole_srt  # noqa: F401  (RecBole compatibility shims first)
-from recbole_srt.config_check import ConfigError
-from recbole_srt.quick_start import run
-
-
-@record  # under torchrun: the failing rank's traceback in torchrun's summary
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", "-m", default="SRT", help="SRT, IDTransformer, MostPop or a RecBole sequential model "
-                        "(SASRec, BERT4Rec, ...); case-insensitive")
-    parser.add_argument("--dataset", "-d", default="ml-100k", help="dataset name; atomic files in <data_path>/<name>/")
-    parser.add_argument("--config_files", default=None, help="comma-separated yaml files")
-    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
-    args, properties = parser.parse_known_args(argv)
-    config_files = [f for f in (args.config_files or "").replace(" ", ",").split(",") if f]
-    try:
-        result = run(args.model, args.dataset, config_file_list=config_files or None, argv=properties)
-    except (ConfigError, FileNotFoundError) as error:  # user errors: a bad key, value or file
-        if args.debug:
-            raise
-        print(f"error: {error}\n(run with --debug for the traceback)", file=sys.stderr)
-        return 2
-    if result is None:  # a torchrun rank other than 0: rank 0 tests and prints
-        return 0
-    print("test result: " + "  ".join(f"{name} {value:.4f}" for name, value in result["test_result"].items()))
-    print(f"results written to {result['results_file']}")
-    return 0
-
+from recbole_srt.__main__ import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -4,7 +4,7 @@
         --space learning_rate=3e-4,1e-3,3e-3 --space hidden_dropout_prob+attn_dropout_prob=0.2,0.5 \\
         [--set num_negatives=1000] [--trials 12 --seed 0] [--jobs 2] [--metric ndcg@5]
 
-Each trial is one run of run_recbole_srt.py in its own process (the scaling sweep's runner), so a
+Each trial is one run of ``python -m recbole_srt`` in its own process (:mod:`recbole_srt.trials`), so a
 trial is exactly what a user gets from the same command line. ``KEY1+KEY2=v1,v2`` sets both keys to
 each value (tied dropouts). With ``--trials`` below the grid's size, that many settings are drawn
 without replacement by a random.Random(seed): the same command draws the same trials, and finished
@@ -14,17 +14,15 @@ lines to --results and the ranking to <results stem>.best.json.
 """
 
 import argparse
-import concurrent.futures
 import hashlib
 import itertools
 import json
 import os
 import random
 import sys
-import threading
 
 import recbole_srt  # noqa: F401  (compatibility shims before RecBole is imported anywhere)
-from recbole_srt.scaling import sweep
+from recbole_srt import trials as runner
 
 
 def parse_space(items):
@@ -61,31 +59,10 @@ def spec(model, dataset, options, preset=None):
             "dataset": dataset, "preset": preset, "options": options}
 
 
-def run_all(specs, results_file, data_path=None, jobs=1, timeout=None, log=print):
-    """Train the specs not yet finished in ``results_file``, ``jobs`` processes at a time."""
-    runs_dir = sweep.runs_dir_of(results_file)
-    os.makedirs(os.path.dirname(os.path.abspath(results_file)), exist_ok=True)
-    done = sweep.finished(results_file)
-    todo = [s for s in specs if s["run_id"] not in done]
-    log(f"{len(specs)} trials, {len(specs) - len(todo)} already finished, {len(todo)} to go, {jobs} at a time")
-    lock = threading.Lock()
-
-    def one(item):
-        record = sweep.run_one(item, data_path, runs_dir, timeout)
-        with lock:  # whole lines from concurrent trials
-            sweep.append(results_file, record)
-        best = record.get("best_valid_result", {})
-        log(f"{item['run_id']} {item['options']}: {record['status']} in {record['wall_seconds']} s"
-            + (f", valid {best}" if best else ""))
-
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        list(pool.map(one, todo))
-
-
 def ranking(specs, results_file, metric, searched=()):
     """Finished trials of ``specs``, best validation ``metric`` first; ``searched``: the keys of the space,
     whose values are the trial's choice (the rest were set for every trial)."""
-    latest = {r["run_id"]: r for r in sweep.records(results_file) if r.get("status") == "ok"}
+    latest = {r["run_id"]: r for r in runner.records(results_file) if r.get("status") == "ok"}
     rows = []
     for item in specs:
         record = latest.get(item["run_id"])
@@ -125,7 +102,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         space = parse_space(args.space)
-        fixed = sweep.parse_assignments(args.set)
+        fixed = runner.parse_assignments(args.set)
     except ValueError as error:
         parser.error(str(error))
     if not space:
@@ -138,7 +115,7 @@ def main(argv=None):
         return 0
     if args.jobs > 1 and "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.jobs))
-    run_all(specs, args.results, args.data_path, args.jobs, args.timeout)
+    runner.run_all(specs, args.results, args.data_path, args.jobs, args.timeout)
     try:
         rows = ranking(specs, args.results, args.metric, [name for names, _ in space for name in names])
     except ValueError as error:
@@ -157,7 +134,7 @@ def main(argv=None):
     failed = len(specs) - len(rows)
     if failed:
         print(f"error: {failed} of {len(specs)} trials did not finish; their logs are under "
-              f"{sweep.runs_dir_of(args.results)}", file=sys.stderr)
+              f"{runner.runs_dir_of(args.results)}", file=sys.stderr)
     return 1 if failed else 0
 
 

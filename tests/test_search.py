@@ -7,6 +7,7 @@ import os
 import pytest
 
 from recbole_srt import search
+from recbole_srt import trials as trials_module
 from recbole_srt.scaling import sweep as sweep_module
 
 
@@ -21,7 +22,7 @@ def fake_runs(monkeypatch, calls):
         return {**spec, "run_dir": os.path.join(runs_dir, spec["run_id"]), "wall_seconds": 1.0, "status": "ok",
                 "history": history, "best_valid_result": {"ndcg@5": lr * 3}, "test_result": {"ndcg@5": 1 - lr}}
 
-    monkeypatch.setattr(sweep_module, "run_one", run_one)
+    monkeypatch.setattr(trials_module, "run_one", run_one)
 
 
 def test_seeded_draw_tied_keys_validation_ranking_and_resumption(tmp_path, monkeypatch, capsys):
@@ -43,7 +44,7 @@ def test_seeded_draw_tied_keys_validation_ranking_and_resumption(tmp_path, monke
 
     # The same command draws the same trials and trains none again; another seed draws others.
     assert search.main(args) == 0 and len(calls) == 3
-    assert "3 trials, 3 already finished, 0 to go" in capsys.readouterr().out
+    assert "3 runs, 3 already finished, 0 to go" in capsys.readouterr().out
     drawn = {tuple(sorted(o.items())) for o in options}
     other = {tuple(sorted(t.items())) for t in search.trials(search.parse_space(args[5:9:2]), {"epochs": "3"}, 3, 8)}
     assert other != drawn

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 from recbole_srt.scaling import __main__ as scaling_cli
+from recbole_srt import trials as trials_module
 from recbole_srt.scaling import sweep as sweep_module
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -78,7 +79,7 @@ def test_sweep_judges_only_the_runs_it_planned(tmp_path, monkeypatch, capsys):
         status = "failed (exit code 3)" if spec["dataset"] == "bad" else "ok"
         return {**spec, "run_dir": os.path.join(runs_dir, spec["run_id"]), "wall_seconds": 0.0, "status": status}
 
-    monkeypatch.setattr(sweep_module, "run_one", fake_run_one)
+    monkeypatch.setattr(trials_module, "run_one", fake_run_one)
     args = ["sweep", "--presets", "L2-H2-D128", "--results", results]
 
     assert scaling_cli.main([*args, "--datasets", "good,bad"]) == 1

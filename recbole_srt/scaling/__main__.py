@@ -2,21 +2,11 @@
 
 import argparse
 import json
-import math
 import os
 import sys
 
 import recbole_srt  # noqa: F401  (compatibility shims before RecBole is imported anywhere)
-
-
-def _number(value):
-    if isinstance(value, float):
-        return float(f"{value:.6g}") if math.isfinite(value) else None  # JSON has no NaN or inf
-    if isinstance(value, dict):
-        return {k: _number(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_number(v) for v in value]
-    return value
+from recbole_srt.scaling.report import json_number
 
 
 def _report_failures(failed, planned):
@@ -92,7 +82,8 @@ def main(argv=None):
             return 0
         if args.command == "sweep":
             from recbole_srt.model.sizes import preset
-            from recbole_srt.scaling.sweep import failures, parse_assignments, plan, sweep as run_sweep
+            from recbole_srt.scaling.sweep import plan, sweep as run_sweep
+            from recbole_srt.trials import failures, parse_assignments
 
             presets = [p for p in args.presets.split(",") if p]
             for name in presets:
@@ -115,12 +106,12 @@ def main(argv=None):
         fits = {m: fit_all(runs, m, args.n_kind, args.robust, n_boot, holdout) for m in metrics}
         if args.command == "fit":
             with open(args.out, "w", encoding="utf-8") as f:
-                json.dump(_number(fits), f, indent=1)
+                json.dump(json_number(fits), f, indent=1)
             for metric, fit in fits.items():
                 print(f"{metric}: {fit['runs']} runs, {fit['evaluations']} evaluations, "
                       f"{len(fit['envelope'])} envelope points")
                 for key in ("linear_log_flops", "sigmoid", "nt", "flops_per_param_interaction"):
-                    print(f"  {key}: {json.dumps(_number(fit.get(key)))}")
+                    print(f"  {key}: {json.dumps(json_number(fit.get(key)))}")
             print(f"written to {args.out}")
         else:
             from recbole_srt.scaling.plots import plot_all

@@ -7,6 +7,7 @@ shape x data. The envelopes of every group are drawn on one figure.
 """
 
 import json
+import math
 import os
 
 import numpy as np
@@ -65,6 +66,17 @@ def compare(groups, metrics, baseline=None):
                      "p_value": p if p is None or np.isfinite(p) else None,
                      "runs": [len(values), len(reference)]})
     return out
+
+
+def json_number(value):
+    """Floats to 6 significant digits, NaN and inf to None: JSON has neither."""
+    if isinstance(value, float):
+        return float(f"{value:.6g}") if math.isfinite(value) else None  # JSON has no NaN or inf
+    if isinstance(value, dict):
+        return {k: json_number(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_number(v) for v in value]
+    return value
 
 
 def _pm(stat, digits=4):
@@ -230,10 +242,9 @@ def write(runs, out_dir, by=None, metrics=("cross_entropy", "hit@10", "ndcg@10")
           n_kind="non_embedding", holdout=2, perf_holdout=1, baseline=None):
     os.makedirs(out_dir, exist_ok=True)
     report = build(runs, by, metrics, valid_metric, n_kind, holdout, perf_holdout, baseline)
-    from recbole_srt.scaling.__main__ import _number
 
     with open(os.path.join(out_dir, "laws.json"), "w", encoding="utf-8") as f:
-        json.dump(_number(report), f, indent=1)
+        json.dump(json_number(report), f, indent=1)
     text = markdown(report, list(metrics))
     with open(os.path.join(out_dir, "laws.md"), "w", encoding="utf-8") as f:
         f.write(text)
