@@ -2,6 +2,7 @@
 
     python benchmarks/apen_speed.py                       # 1M and 10M interactions, both shapes
     python benchmarks/apen_speed.py --sizes 1M --shapes amazon
+    python benchmarks/apen_speed.py --render              # docs/results/apen_speed.md from the JSON
 
 Writes DIR/NAME/NAME.inter files (tab-separated, string tokens, float timestamps, rows shuffled so the
 command has to sort every user's rows by time) under --workdir (a temporary folder by default), then
@@ -16,34 +17,23 @@ for each one times:
 Shapes: ``amazon``: 0.25 users and 0.12 items per interaction (2.5M users for 10M interactions, like
 the Amazon review dumps; most users have 1-3 interactions), Pareto user activity (a = 1.2) and item
 popularity (a = 0.9); ``long``: 0.01 users per interaction (mean length 100, heavy-tailed) and 0.02
-items per interaction. Results: benchmarks/results/apen_speed.{json,md}.
+items per interaction. Results: benchmarks/results/apen_speed.json, docs/results/apen_speed.md.
 """
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import shlex
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
 
+import harness
 import numpy as np
 import pandas as pd
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
 SHAPES = {"amazon": (0.25, 0.12), "long": (0.01, 0.02)}
-
-
-def parse_size(text):
-    text = text.strip().upper()
-    scale = {"K": 10 ** 3, "M": 10 ** 6}.get(text[-1], 1)
-    return int(float(text[:-1] if text[-1] in "KM" else text) * scale)
 
 
 def label(n):
@@ -79,43 +69,14 @@ def write_dataset(folder, name, n, shape, seed):
     return path
 
 
-def machine():
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:
-        cores = os.cpu_count()
-    try:
-        mem_gib = round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2 ** 30, 1)
-    except (ValueError, OSError):
-        mem_gib = None
-    return {"platform": platform.platform(), "cpu": cpu, "cores": cores, "memory_gib": mem_gib,
-            "python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__}
-
-
 def measure(folder, name, m, repeat):
     from recbole_srt import stats
 
     out_json = os.path.join(folder, f"{name}.stats.json")
     command = [sys.executable, "-m", "recbole_srt.stats", os.path.join(folder, name), "--m", str(m), "--json", out_json]
     load = os.getloadavg()[0]
-    with tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
-        _, status, usage = os.wait4(child.pid, 0)  # this child's own peak memory
-        wall = time.perf_counter() - t0
-        child.returncode = os.waitstatus_to_exitcode(status)
-        if child.returncode != 0:
-            err.seek(0)
-            raise SystemExit(f"stats command failed:\n{err.read().decode()}")
-    peak_mib = usage.ru_maxrss / 1024
-    with open(out_json) as f:
-        result = json.load(f)
+    wall, peak_mib, _ = harness.child(command)
+    result = harness.load(out_json)
 
     # ApEn alone, in process, on the grouped arrays the command computes it on
     users, items, times, _ = stats.read_interactions(os.path.join(folder, name, f"{name}.inter"))
@@ -137,30 +98,31 @@ def measure(folder, name, m, repeat):
             "apen_only_s": best, "load_average_1min_before": load}
 
 
-def write_markdown(path, report):
+def markdown(report):
     lines = ["# ApEn speed: `python -m recbole_srt.stats`", "",
-             f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
-             f"{report['machine']['memory_gib']} GiB; Python {report['machine']['python']}, numpy "
-             f"{report['machine']['numpy']}, pandas {report['machine']['pandas']}. Date: {report['date']}. "
+             f"Machine: {harness.describe(report['machine'])}. Date: {report['date']}. "
              f"Command: `{report['command']}`.", "",
              "Synthetic `.inter` files (string tokens, float timestamps, rows shuffled). `command` is the whole "
              "`python -m recbole_srt.stats DIR/NAME --m M --json ...` in a fresh process (interpreter start and "
              "the package's torch import included); `read`, `group` (factorize + sort by user, time) and `apen` "
              "are its own timings; `ApEn only` is the hashing ApEn on the grouped arrays, best of "
-             f"{report['repeat']}. The machine is shared: the 1-minute load average before each run is shown.",
-             "",
-             "| shape | interactions | users | items | mean len | max len | m | ApEn mean | command s | read s "
-             "| group s | apen s | ApEn only s | peak RSS MiB | load |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             f"{report['repeat']}. The machine is shared: the 1-minute load average before each run is shown.", ""]
+    rows = []
     for run in report["runs"]:
         s, b = run["stats"], run["command_breakdown_s"]
-        lines.append(f"| {run['shape']} | {s['interactions']:,} | {s['users']:,} | {s['items']:,} | "
-                     f"{s['sequence_length']['mean']:.1f} | {s['sequence_length']['max']:,} | {s['apen']['m']} | "
-                     f"{s['apen']['apen_mean']:.4f} | {run['command_wall_s']:.1f} | {b['read_s']:.1f} | "
-                     f"{b['group_s']:.1f} | {b['apen_s']:.1f} | {run['apen_only_s']:.1f} | "
-                     f"{run['command_peak_rss_mib']:,.0f} | {run['load_average_1min_before']:.1f} |")
-    with open(path, "w") as f:
-        f.write("\n".join(lines) + "\n")
+        rows.append([run["shape"], f"{s['interactions']:,}", f"{s['users']:,}", f"{s['items']:,}",
+                     f"{s['sequence_length']['mean']:.1f}", f"{s['sequence_length']['max']:,}", s["apen"]["m"],
+                     f"{s['apen']['apen_mean']:.4f}", f"{run['command_wall_s']:.1f}", f"{b['read_s']:.1f}",
+                     f"{b['group_s']:.1f}", f"{b['apen_s']:.1f}", f"{run['apen_only_s']:.1f}",
+                     f"{run['command_peak_rss_mib']:,.0f}", f"{run['load_average_1min_before']:.1f}"])
+    lines += harness.table(["shape", "interactions", "users", "items", "mean len", "max len", "m", "ApEn mean",
+                            "command s", "read s", "group s", "apen s", "ApEn only s", "peak RSS MiB", "load"], rows)
+    return "\n".join(lines) + "\n"
+
+
+def pages(results=None):
+    path = os.path.join(results or harness.paths.RESULTS, "apen_speed.json")
+    return {"apen_speed": markdown(harness.load(path))} if os.path.isfile(path) else {}
 
 
 def main(argv=None):
@@ -170,36 +132,30 @@ def main(argv=None):
     parser.add_argument("--m", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2, help="in-process ApEn timings (best of)")
     parser.add_argument("--workdir", default=None, help="where the .inter files go (default: a temporary folder, removed)")
-    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--render", action="store_true", help="only write the page again from the JSON")
     args = parser.parse_args(argv)
-
-    workdir = args.workdir or tempfile.mkdtemp(prefix="apen_speed_")
-    report = {"date": datetime.datetime.now().isoformat(timespec="seconds"), "machine": machine(),
-              "command": " ".join(shlex.quote(a) for a in ["python", "benchmarks/apen_speed.py"] + sys.argv[1:]),
-              "repeat": args.repeat, "runs": []}
-    try:
-        for size in [parse_size(s) for s in args.sizes.split(",")]:
-            for shape in args.shapes.split(","):
-                name = f"syn-{shape}-{label(size)}"
-                if not os.path.exists(os.path.join(workdir, name, f"{name}.inter")):
-                    t0 = time.perf_counter()
-                    write_dataset(workdir, name, size, shape, args.seed)
-                    print(f"{name}: written in {time.perf_counter() - t0:.1f} s", flush=True)
-                run = {"shape": shape, "size": size, **measure(workdir, name, args.m, args.repeat)}
-                report["runs"].append(run)
-                print(f"{name}: command {run['command_wall_s']:.1f} s ({json.dumps(run['command_breakdown_s'])}), "
-                      f"ApEn only {run['apen_only_s']:.2f} s, ApEn mean {run['stats']['apen']['apen_mean']:.4f}",
-                      flush=True)
-    finally:
-        if args.workdir is None:
-            shutil.rmtree(workdir, ignore_errors=True)
-    os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "apen_speed.json"), "w") as f:
-        json.dump(report, f, indent=2)
-        f.write("\n")
-    write_markdown(os.path.join(args.out, "apen_speed.md"), report)
-    print(f"written to {os.path.join(args.out, 'apen_speed.json')} and apen_speed.md")
+    if not args.render:
+        workdir = args.workdir or tempfile.mkdtemp(prefix="apen_speed_")
+        report = {**harness.stamp(__file__, argv), "repeat": args.repeat, "runs": []}
+        try:
+            for size in [harness.parse_count(s) for s in args.sizes.split(",")]:
+                for shape in args.shapes.split(","):
+                    name = f"syn-{shape}-{label(size)}"
+                    if not os.path.exists(os.path.join(workdir, name, f"{name}.inter")):
+                        t0 = time.perf_counter()
+                        write_dataset(workdir, name, size, shape, args.seed)
+                        print(f"{name}: written in {time.perf_counter() - t0:.1f} s", flush=True)
+                    run = {"shape": shape, "size": size, **measure(workdir, name, args.m, args.repeat)}
+                    report["runs"].append(run)
+                    print(f"{name}: command {run['command_wall_s']:.1f} s ({json.dumps(run['command_breakdown_s'])}), "
+                          f"ApEn only {run['apen_only_s']:.2f} s, ApEn mean {run['stats']['apen']['apen_mean']:.4f}",
+                          flush=True)
+        finally:
+            if args.workdir is None:
+                shutil.rmtree(workdir, ignore_errors=True)
+        harness.update(os.path.join(harness.paths.RESULTS, "apen_speed.json"), lambda old: report)
+    print("written:", *harness.publish(pages()))
 
 
 if __name__ == "__main__":

@@ -1,120 +1,110 @@
 """What data-parallel training costs on one machine: epoch time of one process with 2 torch threads
 against 2 torchrun processes with 1 thread each, at the same global batch.
 
-    python benchmarks/ddp_overhead.py [--quick] [--repeats 2] [--out benchmarks/results]
+    python benchmarks/ddp_overhead.py [--quick] [--repeats 2] [--render]
 
 Both runs go through ``run_recbole_srt.py`` (the second under ``torchrun --standalone``) on ml-100k
 with SRT at a size where compute dominates (hidden 256, 4 layers, 4 heads, K=1000 negatives; quick
 mode: hidden 128, 2 layers) and no validation. The epoch times are those the run logs ("epoch N
 training [time: ...]"), the first epoch left out (allocator and lazy initialisation); the runs
-alternate, ``--repeats`` times each, and the median is kept. Writes <out>/ddp_overhead.{json,md}
-(quick mode: ddp_overhead-quick.{json,md}) with the ratio two-process / one-process epoch time
-(goal: <= 1.15), the machine, the date and the 1-minute load average before each run (the machine
+alternate, ``--repeats`` times each, and the median is kept. Writes benchmarks/results/ddp_overhead.json
+(quick mode: ddp_overhead-quick.json) and its page in docs/results/ with the ratio two-process / one-process
+epoch time (goal: <= 1.15), the machine, the date and the 1-minute load average before each run (the machine
 may be shared).
 """
 
 import argparse
-import json
 import os
-import platform
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import harness
+
 EPOCH = re.compile(r"epoch (\d+) training \[time: ([0-9.]+)s")
 FULL = {"hidden_size": 256, "n_layers": 4, "n_heads": 4, "inner_size": 1024, "epochs": 4}
 QUICK = {"hidden_size": 128, "n_layers": 2, "n_heads": 2, "inner_size": 512, "epochs": 2}
 GLOBAL_BATCH = 128  # windows per optimizer step: 128 in one process, 64 on each of two
+SCRATCH = ("--checkpoint_dir", "--tokenizer_dir", "--results_file")  # left out of the recorded commands
 
 
 def train(size, processes, workdir):
     """Seconds of each logged training epoch of one run, and its command."""
-    per_rank = GLOBAL_BATCH // processes
     options = [f"--{key}={value}" for key, value in size.items()] + [
-        "--model=SRT", "--dataset=ml-100k", f"--train_batch_size={per_rank}", "--eval_step=0",
+        "--model=SRT", "--dataset=ml-100k", f"--train_batch_size={GLOBAL_BATCH // processes}", "--eval_step=0",
         "--eval_args={'mode': 'full'}", "--show_progress=False", "--state=INFO", "--log_dir=~",
         f"--checkpoint_dir={workdir}", f"--tokenizer_dir={os.path.join(workdir, 'tokenizers')}",
         f"--results_file={os.path.join(workdir, f'{processes}.json')}",
     ]
     launcher = [sys.executable] if processes == 1 else \
         [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
-    command = launcher + ["run_recbole_srt.py"] + options
     # The same 2 cores either way: 2 threads in one process, or 1 in each of 2 processes.
     env = {**os.environ, "OMP_NUM_THREADS": str(2 // processes)}
-    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(launcher + ["run_recbole_srt.py"] + options, cwd=harness.paths.ROOT, env=env,
+                          capture_output=True, text=True)
     if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-3000:]}")
-    seconds = [float(s) for _, s in EPOCH.findall(done.stderr)]
-    return seconds, " ".join(["torchrun --standalone --nproc_per_node=2" if processes > 1 else "python",
-                              "run_recbole_srt.py"] + [o for o in options if not o.startswith(("--checkpoint_dir",
-                                                                                               "--tokenizer_dir",
-                                                                                               "--results_file"))])
+        raise SystemExit(f"{' '.join(done.args)} failed:\n{done.stderr[-3000:]}")
+    shown = ["torchrun --standalone --nproc_per_node=2" if processes > 1 else "python", "run_recbole_srt.py"]
+    return [float(s) for _, s in EPOCH.findall(done.stderr)], " ".join(
+        shown + [o for o in options if not o.startswith(SCRATCH)])
 
 
 def markdown(result):
     one, two = result["one_process"], result["two_processes"]
+
+    def row(label, batch, r):
+        return [label, batch, f"{r['median_seconds']:.2f}", ", ".join(f"{s:.2f}" for s in r["seconds"]),
+                ", ".join(str(x) for x in r["load"])]
+
     return "\n".join([
-        "# Data-parallel overhead: `python benchmarks/ddp_overhead.py" + (" --quick`" if result["quick"] else "`"),
-        "",
-        f"Machine: {result['machine']}. Date: {result['date']}. SRT on ml-100k, {result['size']}, "
+        "# Data-parallel overhead: `python benchmarks/ddp_overhead.py" + (" --quick`" if result["quick"] else "`"), "",
+        f"Machine: {harness.describe(result['machine'])}. Date: {result['date']}. SRT on ml-100k, {result['size']}, "
         f"global batch {GLOBAL_BATCH} windows, no validation; seconds per training epoch as the run logs them, "
         f"first epoch left out, median over {result['repeats']} run(s) of each, runs alternating. The machine may "
-        "be shared: the 1-minute load average before each run is listed.",
-        "",
-        "| setting | per-rank batch | s/epoch (median) | epochs timed | load before runs |",
-        "|---|---|---|---|---|",
-        f"| (a) 1 process x 2 threads | {GLOBAL_BATCH} | {one['median_seconds']:.2f} | "
-        f"{', '.join(f'{s:.2f}' for s in one['seconds'])} | {', '.join(str(x) for x in one['load'])} |",
-        f"| (b) 2 processes x 1 thread (torchrun, gloo) | {GLOBAL_BATCH // 2} | {two['median_seconds']:.2f} | "
-        f"{', '.join(f'{s:.2f}' for s in two['seconds'])} | {', '.join(str(x) for x in two['load'])} |",
-        "",
-        f"Ratio b / a: **{result['ratio']:.2f}** (goal <= 1.15).",
-        "",
-        f"Commands: (a) `{one['command']}`, (b) `{two['command']}` (OMP_NUM_THREADS 2 and 1).",
-        "",
-    ])
+        "be shared: the 1-minute load average before each run is listed.", "",
+        *harness.table(["setting", "per-rank batch", "s/epoch (median)", "epochs timed", "load before runs"],
+                       [row("(a) 1 process x 2 threads", GLOBAL_BATCH, one),
+                        row("(b) 2 processes x 1 thread (torchrun, gloo)", GLOBAL_BATCH // 2, two)]), "",
+        f"Ratio b / a: **{result['ratio']:.2f}** (goal <= 1.15).", "",
+        f"Commands: (a) `{one['command']}`, (b) `{two['command']}` (OMP_NUM_THREADS 2 and 1).", ""])
 
 
-def main():
+def pages(results=None):
+    out = {}
+    for name in ("ddp_overhead", "ddp_overhead-quick"):
+        path = os.path.join(results or harness.paths.RESULTS, name + ".json")
+        if os.path.isfile(path):
+            out[name] = markdown(harness.load(path))
+    return out
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a smaller model and 2 epochs (1 timed): a few minutes")
     parser.add_argument("--repeats", type=int, default=None, help="runs of each setting (default 2; quick: 1)")
-    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"))
-    args = parser.parse_args()
-    size = QUICK if args.quick else FULL
-    repeats = args.repeats or (1 if args.quick else 2)
-    runs = {1: {"seconds": [], "load": []}, 2: {"seconds": [], "load": []}}
-    with tempfile.TemporaryDirectory(prefix="ddp_overhead_") as workdir:
-        for _ in range(repeats):
-            for processes in (1, 2):
-                runs[processes]["load"].append(round(os.getloadavg()[0], 2))
-                seconds, command = train(size, processes, workdir)
-                runs[processes]["seconds"] += seconds[1:]
-                runs[processes]["command"] = command
-                print(f"{processes} process(es): {seconds} s/epoch", flush=True)
-    for row in runs.values():
-        row["median_seconds"] = statistics.median(row["seconds"])
-    import torch
-
-    result = {
-        "quick": args.quick, "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "repeats": repeats,
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
-                   f"Python {platform.python_version()}",
-        "size": ", ".join(f"{k} {v}" for k, v in size.items()),
-        "one_process": runs[1], "two_processes": runs[2],
-        "ratio": runs[2]["median_seconds"] / runs[1]["median_seconds"],
-    }
-    stem = os.path.join(args.out, "ddp_overhead" + ("-quick" if args.quick else ""))
-    os.makedirs(args.out, exist_ok=True)
-    with open(stem + ".json", "w") as f:
-        json.dump(result, f, indent=1)
-    with open(stem + ".md", "w") as f:
-        f.write(markdown(result))
-    print(markdown(result))
+    parser.add_argument("--render", action="store_true", help="only write the pages again from the JSON")
+    args = parser.parse_args(argv)
+    if not args.render:
+        size = QUICK if args.quick else FULL
+        repeats = args.repeats or (1 if args.quick else 2)
+        runs = {1: {"seconds": [], "load": []}, 2: {"seconds": [], "load": []}}
+        with tempfile.TemporaryDirectory(prefix="ddp_overhead_") as workdir:
+            for _ in range(repeats):
+                for processes in (1, 2):
+                    runs[processes]["load"].append(round(os.getloadavg()[0], 2))
+                    seconds, runs[processes]["command"] = train(size, processes, workdir)
+                    runs[processes]["seconds"] += seconds[1:]
+                    print(f"{processes} process(es): {seconds} s/epoch", flush=True)
+        for row in runs.values():
+            row["median_seconds"] = statistics.median(row["seconds"])
+        result = {"quick": args.quick, **harness.stamp(__file__, argv), "repeats": repeats,
+                  "size": ", ".join(f"{k} {v}" for k, v in size.items()), "one_process": runs[1],
+                  "two_processes": runs[2], "ratio": runs[2]["median_seconds"] / runs[1]["median_seconds"]}
+        name = "ddp_overhead" + ("-quick" if args.quick else "")
+        harness.update(os.path.join(harness.paths.RESULTS, name + ".json"), lambda old: result)
+    print("written:", *harness.publish(pages()))
 
 
 if __name__ == "__main__":

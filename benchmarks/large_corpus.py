@@ -1,6 +1,6 @@
 """Peak memory and stage times of SRT training on a large corpus (10M interactions by default).
 
-    python benchmarks/large_corpus.py [--interactions 10M] [--steps N] [--quick]
+    python benchmarks/large_corpus.py [--interactions 10M] [--steps N] [--quick] [--render]
 
 Writes a synthetic corpus in the atomic-file layout that dataset_prep produces (``user_id, item_id,
 rating, timestamp`` and ``item_id, title, brand``; heavy-tailed user activity and item popularity, at
@@ -10,30 +10,21 @@ K = 1000) in a child process through the plugin's build path, and reports the ch
 (``SequenceDataset``: no per-row history copies), the all-positions windows, and ``--steps`` training steps
 (0: one whole epoch). Validation and test are not run: ranking a million users is a separate cost.
 
-``--quick``: 1M interactions and 50 steps. Results: benchmarks/results/large_corpus[-quick].json and .md.
+``--quick``: 1M interactions and 50 steps. Results: benchmarks/results/large_corpus[-quick].json, rendered to
+docs/results/.
 """
 
 import argparse
 import json
 import os
-import platform
-import resource
-import subprocess
 import sys
 import time
 
+import harness
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(ROOT, "benchmarks", "results")
 WORDS = np.array(("great product works well love quality price buy fast nice color smell skin hair size small large "
                   "cheap gift perfect easy use soft light dark red blue green pack set kit pro mini max plus").split())
-
-
-def parse_count(text):
-    text = text.upper()
-    scale = {"K": 10 ** 3, "M": 10 ** 6}.get(text[-1], 1)
-    return int(float(text[:-1] if text[-1] in "KM" else text) * scale)
 
 
 def write_corpus(folder, name, n_interactions, seed=0):
@@ -71,8 +62,6 @@ def rss_mib():
 
 def child(args):
     """Runs in its own process, so that its peak memory is its own."""
-    sys.path.insert(0, ROOT)
-    import recbole_srt  # noqa: F401  (compatibility shims first)
     import torch
 
     from recbole_srt.build import build_run, load_config
@@ -87,8 +76,8 @@ def child(args):
 
     config = load_config("SRT", args.name, config_dict={
         "data_path": args.data_path, "preset": "L2-H2-D64", "eval_step": 0, "show_progress": False, "use_gpu": False,
-        "state": "ERROR", "log_dir": None, "checkpoint_dir": os.path.join(ROOT, "saved", "large_corpus", "ckpt"),
-        "tokenizer_dir": os.path.join(ROOT, "saved", "tokenizers"),
+        "state": "ERROR", "log_dir": None, "checkpoint_dir": os.path.join(harness.paths.SAVED, "large_corpus", "ckpt"),
+        "tokenizer_dir": os.path.join(harness.paths.SAVED, "tokenizers"),
         "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "full", "group_by": "user"}})
     stage("config")
     run = build_run(config)
@@ -101,55 +90,58 @@ def child(args):
                       "batches": len(batches), "trained_targets": run.trainer.seen_targets}))
 
 
+def markdown(r):
+    lines = [f"# SRT on {r['interactions']:,} interactions: peak memory and stage times", "",
+             f"`{r['command']}`; {harness.describe(r['machine'])}; {r['date']}. Synthetic corpus: {r['users']:,} "
+             f"users, {r['items']:,} items; SRT L2-H2-D64, K = 1000, batch 128 windows of up to 50; "
+             f"{r['windows']:,} windows, {r['targets']:,} training targets; "
+             f"{r['batches']:,} steps trained ({r['trained_targets']:,} targets).", "",
+             f"**Peak resident memory of the training process: {r['peak_rss_mib']:,.0f} MiB.**", ""]
+    lines += harness.table(["stage", "seconds", "resident MiB after"],
+                           [[s["stage"], f"{s['seconds']:.1f}", f"{s['rss_mib']:,.0f}"] for s in r["stages"]])
+    return "\n".join(lines) + "\n"
+
+
+def pages(results=None):
+    out = {}
+    for name in ("large_corpus", "large_corpus-quick", "large_corpus-before"):
+        path = os.path.join(results or harness.paths.RESULTS, name + ".json")
+        if os.path.isfile(path):
+            out[name] = markdown(harness.load(path))
+    return out
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--interactions", default="10M")
     parser.add_argument("--steps", type=int, default=0, help="training steps (0: one epoch)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="1M interactions, 50 steps")
+    parser.add_argument("--render", action="store_true", help="only write the pages again from the JSON")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--name", help=argparse.SUPPRESS)
     parser.add_argument("--data_path", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         return child(args)
-    if args.quick:
-        args.interactions, args.steps = "1M", 50
-    n = parse_count(args.interactions)
-    name = f"synthetic-{args.interactions.lower()}"
-    data_path = os.path.join(ROOT, "saved", "large_corpus")
-    start = time.perf_counter()
-    rows, users, items = write_corpus(data_path, name, n)
-    write_seconds = time.perf_counter() - start
-    print(f"wrote {rows:,} interactions, {users:,} users, {items:,} items in {write_seconds:.0f} s")
-    start = time.perf_counter()
-    process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", "--name", name, "--data_path",
-                                data_path, "--steps", str(args.steps), "--threads", str(args.threads)],
-                               stdout=subprocess.PIPE, text=True)
-    out = process.stdout.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    if status != 0:
-        raise SystemExit(f"the training child failed (status {status}); its output:\n{out}")
-    measured = json.loads(out.strip().splitlines()[-1])
-    result = {"interactions": rows, "users": users, "items": items, "write_seconds": write_seconds,
-              "wall_seconds": time.perf_counter() - start, "peak_rss_mib": usage.ru_maxrss / 1024, **measured,
-              "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-              "command": "python benchmarks/large_corpus.py " + " ".join(argv if argv is not None else sys.argv[1:])}
-    out_name = "large_corpus-quick" if args.quick else "large_corpus"
-    os.makedirs(RESULTS, exist_ok=True)
-    with open(os.path.join(RESULTS, out_name + ".json"), "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
-    lines = [f"# SRT on {rows:,} interactions: peak memory and stage times", "",
-             f"`{result['command']}`; {result['machine']}; {result['date']}. Synthetic corpus: {users:,} users, "
-             f"{items:,} items; SRT L2-H2-D64, K = 1000, batch 128 windows of up to 50; "
-             f"{result['windows']:,} windows, {result['targets']:,} training targets; "
-             f"{result['batches']:,} steps trained ({result['trained_targets']:,} targets).", "",
-             f"**Peak resident memory of the training process: {result['peak_rss_mib']:,.0f} MiB.**", "",
-             "| stage | seconds | resident MiB after |", "|---|---|---|"]
-    lines += [f"| {s['stage']} | {s['seconds']:.1f} | {s['rss_mib']:,.0f} |" for s in result["stages"]]
-    with open(os.path.join(RESULTS, out_name + ".md"), "w", encoding="utf-8") as f:
-        f.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    if not args.render:
+        if args.quick:
+            args.interactions, args.steps = "1M", 50
+        name = f"synthetic-{args.interactions.lower()}"
+        data_path = os.path.join(harness.paths.SAVED, "large_corpus")
+        start = time.perf_counter()
+        rows, users, items = write_corpus(data_path, name, harness.parse_count(args.interactions))
+        write_seconds = time.perf_counter() - start
+        print(f"wrote {rows:,} interactions, {users:,} users, {items:,} items in {write_seconds:.0f} s")
+        wall, peak, out = harness.child([sys.executable, os.path.abspath(__file__), "--child", "--name", name,
+                                         "--data_path", data_path, "--steps", str(args.steps), "--threads",
+                                         str(args.threads)])
+        result = {"interactions": rows, "users": users, "items": items, "write_seconds": write_seconds,
+                  "wall_seconds": wall, "peak_rss_mib": peak, **json.loads(out.strip().splitlines()[-1]),
+                  **harness.stamp(__file__, argv)}
+        harness.update(os.path.join(harness.paths.RESULTS, ("large_corpus-quick" if args.quick else "large_corpus")
+                                    + ".json"), lambda old: result)
+    print(*harness.publish(pages()))
     return 0
 
 

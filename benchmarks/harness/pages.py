@@ -1,0 +1,23 @@
+"""Markdown: the tables every page prints, and the pages themselves, written to docs/results/."""
+
+import os
+
+from . import paths
+
+
+def table(header, rows):
+    """The lines of a markdown table; ``rows`` are lists of cells, already formatted."""
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
+        "| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+
+
+def publish(pages, docs=None):
+    """Write {name: markdown} to <docs>/<name>.md (docs/results by default); returns the paths."""
+    docs = docs or paths.DOCS
+    os.makedirs(docs, exist_ok=True)
+    written = []
+    for name, text in pages.items():
+        written.append(os.path.join(docs, f"{name}.md"))
+        with open(written[-1], "w", encoding="utf-8") as f:
+            f.write(text)
+    return written
