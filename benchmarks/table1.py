@@ -4,14 +4,15 @@ split, under both full-ranking conventions, from one command.
 
     python benchmarks/table1.py --dataset beauty|sports [--quick] [--models SRT-1K,SASRec-CE] [--seeds 0,1,2]
         [--tuned saved/search/beauty.best.json] [--time_budget MIN] [--threads N] [--set KEY=VALUE] [--merge]
+    python benchmarks/table1.py --dataset beauty|sports [--quick] --render
 
 Prepares the dataset from ../shared/data/amazon with dataset_prep (once), trains every model with the
 plugin's driver functions (those behind run_recbole_srt.py) under full-ranking leave-one-out with early
 stopping on validation NDCG@5 (history kept, the authors' convention), tests the best checkpoint with the
 user's history items kept and then masked (``eval_mask_history``), and against 10,000 sampled negatives,
-and writes <out>/<dataset>.json and .md (``-quick`` in quick mode): per row and seed the test metrics,
+and writes benchmarks/results/<dataset>.json (``-quick`` in quick mode): per row and seed the test metrics,
 best validation NDCG@5, seconds per training epoch, epochs to best, parameters and the paper's figure;
-mean and standard deviation over seeds.
+mean and standard deviation over seeds. Its page: docs/results/<dataset>[-quick].md (``--render``: only that).
 
 Rows named ``<model> <variant>`` (``--suffix``) are variants of one model; the table marks, per model,
 the variant with the best validation NDCG@5: the one a reader should compare. ``--quick`` trains few
@@ -19,40 +20,22 @@ epochs (QUICK); it shows the protocol, not quality (2 cores, 2026-12-04: Beauty 
 """
 
 import argparse
-import ast
-import fcntl
 import json
 import os
-import platform
-import shlex
 import statistics
-import sys
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+import harness
 
-import recbole_srt  # noqa: E402,F401  (compatibility shims first)
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-
-from recbole_srt.build import build_run, load_config  # noqa: E402
-from recbole_srt.evaluation.sampled import sampled_metrics  # noqa: E402
-from recbole_srt.model.sizes import parameter_counts  # noqa: E402
-
-AMAZON = os.path.join(ROOT, "..", "shared", "data", "amazon")
-AUTHORS = os.path.join(ROOT, "properties", "presets", "srt-authors.yaml")
-# dataset: (reviews, item texts) under ../shared/data/amazon, the texts, the paper's Table 1 NDCG@5
-# and Table 4 SRT-1K from scratch (NDCG@5, HIT@5).
+AUTHORS = os.path.join(harness.paths.ROOT, "properties", "presets", "srt-authors.yaml")
+# dataset: the item texts (files: harness/data.py), the paper's Table 1 NDCG@5 and Table 4 SRT-1K from scratch
+# (NDCG@5, HIT@5).
 DATASETS = {
-    "beauty": {"files": ("Beauty/PLRec/Beauty.txt", "Beauty/PLRec/item_description.csv"),
-               "texts": "titles and brands (PLRec item_description.csv)",
+    "beauty": {"texts": "titles and brands (PLRec item_description.csv)",
                "paper": {"SASRec": 0.0241, "BERT4Rec": 0.0219, "SASRec-CE": 0.0314, "SRT-10": 0.0235,
                          "SRT-100": 0.0318, "SRT-300": 0.0340, "SRT-1K": 0.0366},
                "table4": (0.0360, 0.0611)},
-    "sports": {"files": ("Sports_and_Outdoors/GRAM/user_sequence.txt",
-                         "Sports_and_Outdoors/IDGenRec/item_generative_indexing_phase_0.txt"),
-               "texts": "keyword versions of the titles, no brand (IDGenRec; see SOURCES.md)",
+    "sports": {"texts": "keyword versions of the titles, no brand (IDGenRec; see SOURCES.md)",
                "paper": {"SASRec": 0.0135, "BERT4Rec": 0.0143, "SASRec-CE": 0.0170, "SRT-10": 0.0138,
                          "SRT-100": 0.0171, "SRT-300": 0.0180, "SRT-1K": 0.0195},
                "table4": (0.0192, 0.0313)},
@@ -124,18 +107,6 @@ QUICK = {"plugin": {"epochs": 3, "MAX_ITEM_LIST_LENGTH": 20, "eval_step": 3},
          "SRT-1K-authors": {"epochs": 1, "MAX_ITEM_LIST_LENGTH": 20, "num_negatives": 100, "train_batch_size": 1024}}
 
 
-def prepare(data_path, dataset="beauty"):
-    if os.path.isfile(os.path.join(data_path, dataset, f"{dataset}.inter")):
-        return
-    reviews, meta = (os.path.join(AMAZON, f) for f in DATASETS[dataset]["files"])
-    for path in (reviews, meta):
-        if not os.path.isfile(path):
-            raise SystemExit(f"{dataset} is prepared from {path}, which does not exist (see ../shared/data/amazon)")
-    from dataset_prep.convert import convert
-
-    convert(reviews, dataset, data_path, meta=meta, progress=False)
-
-
 def budget_of(name, quick):
     model_name = MODELS[name][0]
     modes = QUICK if quick else FULL
@@ -145,6 +116,9 @@ def budget_of(name, quick):
 def train_one(name, dataset, data_path, quick, checkpoint_dir, seed=2020, epochs=None, time_budget=None,
               overrides=None):
     """Train one row at one seed; test its best checkpoint under both conventions and 10K sampled."""
+    from recbole_srt.evaluation.sampled import sampled_metrics
+    from recbole_srt.model.sizes import parameter_counts
+
     model_name, options, config_files = MODELS[name]
     budget = budget_of(name, quick)
     if epochs:
@@ -162,13 +136,10 @@ def train_one(name, dataset, data_path, quick, checkpoint_dir, seed=2020, epochs
                                                    "log_dir", "tokenizer_dir")}
         config_dict.update({k: v for k, v in budget.items() if quick or k == "time_budget"})
         config_dict.update(overrides or {})
-    config = load_config(model_name, dataset, config_file_list=config_files or None, config_dict=config_dict)
-    built = build_run(config)
-    model, trainer, test_data = built.model, built.trainer, built.test_data
-    trainer.fit(built.train_data, built.valid_data, saved=True)
-    trained = trainer.stopped_by != "nothing_to_train"
+    built = harness.fit(model_name, dataset, config_dict, config_files or None)
+    model, trainer, test_data, config = built.model, built.trainer, built.test_data, built.config
     start = time.perf_counter()
-    kept = trainer.evaluate(test_data, load_best_model=trained)
+    kept = trainer.evaluate(test_data, load_best_model=trainer.stopped_by != "nothing_to_train")
     full_seconds = time.perf_counter() - start
     trainer.evaluation.mask_history = True
     masked = trainer.evaluate(test_data, load_best_model=False)
@@ -210,18 +181,13 @@ def train_one(name, dataset, data_path, quick, checkpoint_dir, seed=2020, epochs
 
 def aggregate(seed_rows):
     """Mean and sample standard deviation over seeds of each test metric (sd 0 for one seed)."""
-    out = {}
-    for key in ("full", "full_masked", "sampled_10k"):
-        out[key] = {}
-        for metric in seed_rows[0][key]:
-            values = [r[key][metric] for r in seed_rows]
-            out[key][metric] = {"mean": statistics.fmean(values),
-                                "sd": statistics.stdev(values) if len(values) > 1 else 0.0}
+    out = {key: {metric: dict(zip(("mean", "sd"), harness.mean_sd(r[key][metric] for r in seed_rows)))
+                 for metric in seed_rows[0][key]} for key in ("full", "full_masked", "sampled_10k")}
     # An untrained row (MostPop) has no validation figure: None, not a score of 0.
     valid = [r["valid_ndcg@5"] for r in seed_rows if r["valid_ndcg@5"] is not None]
-    out["valid_ndcg@5"] = statistics.fmean(valid) if valid else None
+    out["valid_ndcg@5"] = harness.mean_sd(valid)[0] if valid else None
     for key in ("seconds_per_epoch", "epochs_to_best", "epochs_run", "train_seconds"):
-        out[key] = round(statistics.fmean(r[key] for r in seed_rows), 2)
+        out[key] = round(harness.mean_sd(r[key] for r in seed_rows)[0], 2)
     return out
 
 
@@ -285,8 +251,8 @@ def markdown(results, dataset):
                      + f"; stopped by {', '.join(sorted({s['stopped_by'] for s in r['seeds']}))}")
     lines += ["", "Runs:", ""]
     for i, run in enumerate(runs):
-        lines.append(f"- {chr(65 + i)}: {run['mode']} mode, `{run['command']}`; {run['machine']}, {run['threads']} "
-                     f"thread(s); {run['date']}; {run['minutes']} minutes.")
+        lines.append(f"- {chr(65 + i)}: {run['mode']} mode, `{run['command']}`; {harness.describe(run['machine'])}, "
+                     f"{run['threads']} thread(s); {run['date']}; {run['minutes']} minutes.")
     return "\n".join(lines) + "\n"
 
 
@@ -321,70 +287,49 @@ def speed_lines(results, fast="ID-SASRec-CE", slow="SASRec-CE"):
     return lines
 
 
-def command_line():
-    """This run's command, without the machine-specific paths."""
-    words, skip = ["python", os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)], False
-    for word in sys.argv[1:]:
-        if skip or word.startswith(("--out=", "--data_path=")):
-            skip = False
-            continue
-        skip = word in ("--out", "--data_path")
-        if not skip:
-            words.append(word)
-    return shlex.join(words)
-
-
-def literal(value):
-    try:
-        return ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return value
-
-
 def tuned_settings(path):
     """The best trial's options of a ``python -m recbole_srt.search`` ranking (<results>.best.json)."""
-    with open(path, encoding="utf-8") as f:
-        best = json.load(f).get("best")
+    best = harness.load(path).get("best")
     if not best:
         raise SystemExit(f"--tuned: {path} has no finished trial")
     # Only the searched keys: the ones set for every trial (a time budget, the protocol) stay this run's.
-    return {k: literal(v) for k, v in best["searched"].items()}
+    return {k: harness.literal(v) for k, v in best["searched"].items()}
 
 
 def write_results(stem, dataset, change):
-    """<stem>.json and .md from ``change(rows already there)``, read and written under one lock: runs split
-    across processes finish at any time."""
-    os.makedirs(os.path.dirname(stem), exist_ok=True)
-    with open(stem + ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        there = {}
-        if os.path.isfile(stem + ".json"):
-            with open(stem + ".json") as f:
-                there = json.load(f)["models"]
-        results = dict(sorted(change(there).items(), key=table_order))
-        with open(stem + ".json.tmp", "w") as f:
-            json.dump({"dataset": dataset, "models": results}, f, indent=1)
-        os.replace(stem + ".json.tmp", stem + ".json")
-        with open(stem + ".md", "w") as f:
-            f.write(markdown(results, dataset))
-    print(markdown(results, dataset))
+    """<stem>.json from ``change(rows already there)``, rows in table order, under the harness's lock."""
+    harness.update(stem + ".json", lambda there: {"dataset": dataset, "models": dict(sorted(
+        change((there or {}).get("models", {})).items(), key=table_order))})
 
 
-def render(stem, dataset):
-    if not os.path.isfile(stem + ".json"):
-        raise SystemExit(f"--render: no results at {stem}.json; run the benchmark first")
-    write_results(stem, dataset, lambda there: {
-        name: {**r, **paper_fields(dataset, name), "mean": aggregate(r["seeds"])} for name, r in there.items()})
+def recomputed(rows, dataset):
+    """The rows with their paper figures and means computed again from their seeds (after a format change)."""
+    return {name: {**r, **paper_fields(dataset, name), "mean": aggregate(r["seeds"])} for name, r in rows.items()}
 
 
-def main():
+def pages(results=None):
+    """Every Table 1 page from its JSON; the 2026-11-22 runs of the former beauty.py in their own format."""
+    out = {}
+    for dataset in sorted(DATASETS):
+        for stem in (dataset, f"{dataset}-quick"):
+            path = os.path.join(results or harness.paths.RESULTS, stem + ".json")
+            if os.path.isfile(path):
+                out[stem] = markdown(recomputed(harness.load(path)["models"], dataset), dataset)
+    for stem in ("beauty-2026-11-22", "beauty-quick-2026-11-22"):
+        path = os.path.join(results or harness.paths.RESULTS, stem + ".json")
+        if os.path.isfile(path):
+            out[stem] = markdown_2026_11_22(harness.load(path)["models"])
+    return out
+
+
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="beauty")
     parser.add_argument("--quick", action="store_true",
                         help="few epochs (2 cores, 2026-12-04: Beauty 12 minutes, Sports 18)")
-    parser.add_argument("--data_path", default=os.path.join(ROOT, "saved", "data"))
-    parser.add_argument("--out", default=os.path.join(ROOT, "benchmarks", "results"),
-                        help="folder of <dataset>.{json,md} (full mode) or <dataset>-quick.{json,md}")
+    parser.add_argument("--data_path", default=harness.paths.DATA)
+    parser.add_argument("--out", default=None, help="folder of <dataset>[-quick].json (default benchmarks/results; "
+                                                    "pages are rendered from there)")
     parser.add_argument("--models", default=",".join(m for m in MODELS if m not in ON_REQUEST),
                         help=f"subset of {','.join(MODELS)} (default: all but {','.join(ON_REQUEST)})")
     parser.add_argument("--seeds", default="2020", help="comma-separated training seeds; each row runs once per seed")
@@ -401,10 +346,22 @@ def main():
     parser.add_argument("--merge", action="store_true",
                         help="keep the other rows of an existing results file (runs split across processes)")
     parser.add_argument("--render", action="store_true",
-                        help="only write the table again from the existing <dataset>.json (after a format change)")
-    args = parser.parse_args()
+                        help="only write the pages again from the existing JSON (recomputing each row's mean)")
+    args = parser.parse_args(argv)
+    stem = os.path.join(args.out or harness.paths.RESULTS, args.dataset + ("-quick" if args.quick else ""))
     if args.render:
-        return render(os.path.join(args.out, args.dataset + ("-quick" if args.quick else "")), args.dataset)
+        if not os.path.isfile(stem + ".json"):
+            raise SystemExit(f"--render: no results at {stem}.json; run the benchmark first")
+        write_results(stem, args.dataset, lambda there: recomputed(there, args.dataset))
+    else:
+        results = run(args, argv)
+        write_results(stem, args.dataset, lambda there: merged(there, results) if args.merge and there else results)
+    print(*harness.publish(pages()))
+
+
+def run(args, argv):
+    import torch
+
     names = [m for m in args.models.split(",") if m]
     for name in names:
         if name not in MODELS:
@@ -419,17 +376,15 @@ def main():
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise SystemExit(f"--set: expected KEY=VALUE, got '{item}'")
-        overrides[key] = literal(value)
+        overrides[key] = harness.literal(value)
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.time()
-    prepare(args.data_path, args.dataset)
-    run = {"mode": "quick" if args.quick else "full", "date": time.strftime("%Y-%m-%d"),
-           "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}"
-                      + (f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""),
-           "threads": torch.get_num_threads(), "command": command_line()}
+    harness.prepare(args.dataset, args.data_path)
+    run = {"mode": "quick" if args.quick else "full", **harness.stamp(__file__, argv),
+           "threads": torch.get_num_threads()}
     results = {}
-    checkpoints = os.path.join(ROOT, "saved", "table1", args.dataset)
+    checkpoints = os.path.join(harness.paths.SAVED, "table1", args.dataset)
     for name in names:
         seed_rows = []
         for seed in seeds:
@@ -442,12 +397,10 @@ def main():
         results[name + suffix] = {"model": MODELS[name][0], **paper_fields(args.dataset, name),
                                   "parameters": first["parameters"],
                                   "non_embedding_parameters": first["non_embedding_parameters"],
-                                  "overrides": {k: v for k, v in overrides.items()}, "mean": aggregate(seed_rows),
-                                  "seeds": seed_rows, "run": run}
+                                  "overrides": dict(overrides), "mean": aggregate(seed_rows), "seeds": seed_rows,
+                                  "run": run}
     run["minutes"] = round((time.time() - start) / 60, 1)
-
-    stem = os.path.join(args.out, args.dataset + ("-quick" if args.quick else ""))
-    write_results(stem, args.dataset, lambda there: merged(there, results) if args.merge and there else results)
+    return results
 
 
 def merged(old, new):
@@ -470,6 +423,31 @@ def table_order(item):
     """MODELS order, each model followed by its suffixed variants; unknown names last."""
     base = item[0].split(" ")[0]
     return (list(MODELS).index(base) if base in MODELS else len(MODELS), item[0])
+
+
+def markdown_2026_11_22(results):
+    """The page of the former benchmarks/beauty.py (one seed, history kept, no validation column)."""
+    runs = list(dict.fromkeys(json.dumps(r["run"], sort_keys=True) for r in results.values()))
+    modes = sorted({json.loads(run)["mode"] for run in runs})
+    lines = [f"# Beauty 5-core: SRT against RecBole's built-ins ({' and '.join(modes)} mode)", "",
+             "Test split, leave-one-out. Full ranking over 12,101 items, and the test item against 10,000 sampled "
+             "negatives. Paper figures are full-ranking NDCG@5 (Table 1). `stop`: early stopping on validation "
+             "NDCG@5, the epoch cap, or the per-model time budget.", ""]
+    lines += harness.table(
+        ["model", "NDCG@5 full", "HIT@5 full", "NDCG@5 10K", "HIT@5 10K", "paper NDCG@5", "s/epoch", "targets/s",
+         "epochs (best)", "stop", "eval s (full / 10K)", "params (non-emb.)", "MFU", "run"],
+        [[name, f"{r['full']['ndcg@5']:.4f}", f"{r['full']['hit@5']:.4f}", f"{r['sampled_10k']['ndcg@5']:.4f}",
+          f"{r['sampled_10k']['hit@5']:.4f}", f"{r['paper_ndcg@5']:.4f}", r["seconds_per_epoch"],
+          f"{r['targets_per_second']:,}", f"{r['epochs_run']} ({r['epochs_to_best']})", r["stopped_by"],
+          f"{r['eval_seconds_full']} / {r['eval_seconds_sampled']}",
+          f"{r['parameters']:,} ({r['non_embedding_parameters']:,})", f"{r['mfu']:.1%}" if "mfu" in r else "",
+          chr(65 + runs.index(json.dumps(r["run"], sort_keys=True)))] for name, r in results.items()])
+    lines += ["", "Runs (MFU = SRT's analytic training FLOPs per second over the dense float32 matmul rate measured "
+              "in the same process):", ""]
+    for i, run in enumerate(map(json.loads, runs)):
+        lines.append(f"- {chr(65 + i)}: {run['mode']} mode, `{run['command']}`; {run['machine']}, {run['threads']} "
+                     f"thread(s); {run['date']}; {run['minutes']} minutes; matmul {run['matmul_gflops']:.1f} GFLOP/s.")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

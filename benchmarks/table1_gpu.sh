@@ -15,7 +15,7 @@ set -u
 OUT=${1:-benchmarks/results}
 MIN=${2:-7}
 ROWS=${ROWS:-all}
-LOGS=$OUT/table1-logs
+LOGS=saved/table1-logs  # git-ignored
 SEARCH=${SEARCH:-$OUT/search}  # finished trials found there are not trained again
 mkdir -p "$LOGS" "$SEARCH"
 export OMP_NUM_THREADS=1 PYTHONUNBUFFERED=1

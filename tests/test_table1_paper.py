@@ -1,13 +1,7 @@
 """The Table 1 benchmark compares each paper figure with ours under the convention the figure was measured
 with: SRT's history kept (the authors' code), the baselines' masked (Chen et al. 2022's evaluation)."""
 
-import importlib.util
-import os
-
-SPEC = importlib.util.spec_from_file_location(
-    "table1", os.path.join(os.path.dirname(__file__), "..", "benchmarks", "table1.py"))
-table1 = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(table1)
+from benchmarks import table1
 
 
 def row(kept, masked):

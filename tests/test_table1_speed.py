@@ -1,13 +1,7 @@
 """The Table 1 benchmark's training-time comparison of the plugin's ID-SASRec-CE against RecBole's
 SASRec-CE: per epoch, to each best validation, and time to reach RecBole's best validation."""
 
-import importlib.util
-import os
-
-SPEC = importlib.util.spec_from_file_location(
-    "table1", os.path.join(os.path.dirname(__file__), "..", "benchmarks", "table1.py"))
-table1 = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(table1)
+from benchmarks import table1
 
 
 def row(curves, seconds_per_epoch):
