@@ -2,6 +2,7 @@
 
     python benchmarks/transfer.py [--target beauty] [--quick] [--seeds 0,1,2] [--preset L2-H2-D64]
         [--sources toys,office] [--trend] [--pretrain_epochs N] [--epochs N] [--stage_epochs N]
+    python benchmarks/transfer.py --render
 
 1. Prepares the sources and the Beauty-free (or Sports-free) corpus with dataset_prep (README: "A
    pre-training corpus without the target's users"): one tokenizer over the corpus and the target's texts,
@@ -20,37 +21,23 @@ history kept), to show how the transfer gain grows with the corpus.
 Every step is a plain run of the project's commands, logged with its command line; finished runs are kept
 (saved/transfer/<tag>/*.json, the tag naming the target, quick mode, a preset other than the default and
 overridden epochs) and skipped when the script is run again. Results: benchmarks/results/transfer-<tag>
-[-trend][-<sources>].json and .md. ``--quick`` (1 seed, few epochs: 15 minutes of runs on 2 cores for Beauty)
+[-trend][-<sources>].json, rendered to docs/results/ under the same name. ``--quick`` (1 seed, few epochs: 15 minutes of runs on 2 cores for Beauty)
 shows the protocol, not converged quality.
 """
 
 import argparse
-import json
+import glob
 import os
-import platform
 import shlex
-import statistics
 import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from recbole_srt.model.sizes import preset  # noqa: E402
+import harness
+from recbole_srt.model.sizes import preset
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SHARED = os.path.join(ROOT, "..", "shared", "data", "amazon")
-DATA = os.path.join(ROOT, "saved", "data")
 PAPER = {"beauty": {"scratch": (0.0360, 0.0611), "finetuned": (0.0405, 0.0645)},
          "sports": {"scratch": (0.0192, None), "finetuned": (0.0206, None)}}
-SOURCES = {  # name: (reviews, meta) under ../shared/data/amazon
-    "toys": ("Toys_and_Games/GRAM/user_sequence.txt", "Toys_and_Games/IDGenRec/item_generative_indexing_phase_0.txt"),
-    "sports": ("Sports_and_Outdoors/GRAM/user_sequence.txt",
-               "Sports_and_Outdoors/IDGenRec/item_generative_indexing_phase_0.txt"),
-    "office": ("Office_Products/APAO/Office.inter.json", "Office_Products/APAO/Office.item.json"),
-    "gift_cards": ("Gift_Cards/AmazonSearchEngine/Gift_Cards_5.json.gz",
-                   "Gift_Cards/AmazonSearchEngine/meta_Gift_Cards.json.gz"),
-    "beauty_gram": ("Beauty/GRAM/user_sequence.txt", None),
-}
 # target: (fine-tuning dataset, corpus sources, the target's users by raw id)
 TARGETS = {"beauty": ("beauty", ["toys", "sports", "office", "gift_cards"], "beauty_gram"),
            "sports": ("sports", ["toys", "office", "gift_cards"], "sports")}
@@ -64,31 +51,22 @@ MODES = {"full": {"pretrain_epochs": 20, "epochs": 50, "stage_epochs": 10, "stop
 def sh(command, log):
     log.write("$ " + shlex.join(command) + "\n")
     log.flush()
-    subprocess.run(command, cwd=ROOT, check=True, stdout=log, stderr=subprocess.STDOUT)
+    subprocess.run(command, cwd=harness.paths.ROOT, check=True, stdout=log, stderr=subprocess.STDOUT)
 
 
 def prepare(target, log):
     """The target, its sources and the full corpus (all sources, the target's users removed), whose tokenizer
     is trained on the corpus and the target's texts; every run of this benchmark uses that one tokenizer."""
     dataset, sources, users = TARGETS[target]
+    data = harness.paths.DATA
     for name in sorted(set(sources + [users, dataset])):
-        if os.path.isfile(os.path.join(DATA, name, f"{name}.inter")):
-            continue
-        if name in ("beauty", "sports") and name == dataset:
-            sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-            from table1 import prepare as prepare_target
-
-            prepare_target(DATA, name)
-            continue
-        reviews, meta = SOURCES[name]
-        sh([sys.executable, "-m", "dataset_prep", "convert", "--reviews", os.path.join(SHARED, reviews),
-            *(["--meta", os.path.join(SHARED, meta)] if meta else []), "--name", name, "--out", DATA, "--quiet"], log)
+        harness.prepare(name, data)
     corpus = f"pretrain-{target}"
-    if not os.path.isfile(os.path.join(DATA, corpus, f"{corpus}.inter")):
-        sh([sys.executable, "-m", "dataset_prep", "merge", "--sources", ",".join(os.path.join(DATA, s) for s in sources),
-            "--exclude", os.path.join(DATA, users), "--tokenizer-also", os.path.join(DATA, dataset),
-            "--name", corpus, "--out", DATA], log)
-    return dataset, corpus, os.path.join(DATA, corpus, f"{corpus}.spm.model")
+    if not os.path.isfile(os.path.join(data, corpus, f"{corpus}.inter")):
+        sh([sys.executable, "-m", "dataset_prep", "merge", "--sources", ",".join(os.path.join(data, s) for s in sources),
+            "--exclude", os.path.join(data, users), "--tokenizer-also", os.path.join(data, dataset),
+            "--name", corpus, "--out", data], log)
+    return dataset, corpus, os.path.join(data, corpus, f"{corpus}.spm.model")
 
 
 def sub_corpus(target, sources, tokenizer, log):
@@ -98,16 +76,16 @@ def sub_corpus(target, sources, tokenizer, log):
     if sorted(sources) == sorted(everything):
         return f"pretrain-{target}"
     corpus = f"pretrain-{target}-" + "+".join(sources)
-    if not os.path.isfile(os.path.join(DATA, corpus, f"{corpus}.inter")):
-        sh([sys.executable, "-m", "dataset_prep", "merge", "--sources", ",".join(os.path.join(DATA, s) for s in sources),
-            "--exclude", os.path.join(DATA, users), "--tokenizer", tokenizer, "--name", corpus, "--out", DATA], log)
+    data = harness.paths.DATA
+    if not os.path.isfile(os.path.join(data, corpus, f"{corpus}.inter")):
+        sh([sys.executable, "-m", "dataset_prep", "merge", "--sources", ",".join(os.path.join(data, s) for s in sources),
+            "--exclude", os.path.join(data, users), "--tokenizer", tokenizer, "--name", corpus, "--out", data], log)
     return corpus
 
 
 def corpus_size(corpus):
     """Interactions and users of a merged corpus, after the target's users were removed (its stats.json)."""
-    with open(os.path.join(DATA, corpus, "stats.json"), encoding="utf-8") as f:
-        stats = json.load(f)
+    stats = harness.load(os.path.join(harness.paths.DATA, corpus, "stats.json"))
     return stats["interactions"], stats["users"]
 
 
@@ -115,24 +93,18 @@ RUN_SECONDS = []  # wall time of every run this invocation reads, kept or made (
 
 
 def run(name, dataset, options, workdir, log, train=True):
-    """One run_recbole_srt.py run (kept as <workdir>/<name>.json and skipped when it exists); its results.
-    With ``train`` False, only a kept run is read: None when there is none."""
+    """One ``python -m recbole_srt`` run (recbole_srt.trials; kept as <workdir>/<name>.json and skipped when it
+    exists); its results. With ``train`` False, only a kept run is read: None when there is none."""
     path = os.path.join(workdir, f"{name}.json")
     if not os.path.isfile(path) and not train:
         return None
     if not os.path.isfile(path):
-        start = time.time()
-        args = {"model": "SRT", "dataset": dataset, "data_path": DATA, "eval_args": FULL, "show_progress": False,
-                "checkpoint_dir": os.path.join(workdir, "checkpoints"), "results_file": path + ".tmp", **options}
-        sh([sys.executable, "run_recbole_srt.py", *(f"--{k}={v}" for k, v in args.items())], log)
-        with open(path + ".tmp", encoding="utf-8") as f:
-            result = json.load(f)
-        result["wall_seconds"] = time.time() - start
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(result, f, indent=1)
-        os.remove(path + ".tmp")
-    with open(path, encoding="utf-8") as f:
-        result = json.load(f)
+        log.write(f"$ {name}: python -m recbole_srt on {dataset} with {options}\n")
+        log.flush()
+        result = harness.trial(name, dataset, {"eval_args": FULL, **options}, os.path.join(workdir, "runs"),
+                               harness.paths.DATA)
+        harness.update(path, lambda old: result)
+    result = harness.load(path)
     RUN_SECONDS.append(result["wall_seconds"])
     return result
 
@@ -143,7 +115,7 @@ def pretrain(corpus, label, seed, common, mode, workdir, log):
     checkpoint = pre["checkpoint"]
     if not os.path.isfile(checkpoint + ".fisher.pt"):
         sh([sys.executable, "-m", "recbole_srt.fisher", "--model=SRT", f"--dataset={corpus}",
-            f"--checkpoint={checkpoint}", f"--data_path={DATA}", f"--preset={common['preset']}",
+            f"--checkpoint={checkpoint}", f"--data_path={harness.paths.DATA}", f"--preset={common['preset']}",
             f"--tokenizer_path={common['tokenizer_path']}"], log)
     return checkpoint
 
@@ -225,7 +197,10 @@ def main(argv=None):
                              "finetuned-encoder_first-no_EWC, or with a --trend corpus: "
                              "finetuned-encoder_first-no_EWC-office+toys); the others' kept runs are still reported "
                              "(more seeds for the comparisons that matter)")
+    parser.add_argument("--render", action="store_true", help="only write the pages again from the JSON")
     args = parser.parse_args(argv)
+    if args.render:
+        return print(*harness.publish(pages())) or 0
     known = {key_of(v): v for v in all_variants()}
     only = None if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
     for key in only or []:
@@ -254,14 +229,15 @@ def main(argv=None):
         tag += f"-{args.preset}"
     if overridden:  # runs of other lengths are kept apart from the mode's own
         tag += "-p{pretrain_epochs}e{epochs}s{stage_epochs}".format(**mode)
-    workdir = os.path.join(ROOT, "saved", "transfer", tag)
+    workdir = os.path.join(harness.paths.SAVED, "transfer", tag)
     os.makedirs(workdir, exist_ok=True)
     os.environ["OMP_NUM_THREADS"] = str(args.threads)
     start = time.time()
     with open(os.path.join(workdir, "commands.log"), "a", encoding="utf-8") as log:
         dataset, _, tokenizer = prepare(args.target, log)
         if sources is None:
-            sources = sorted(everything, key=lambda s: os.path.getsize(os.path.join(DATA, s, f"{s}.inter"))) \
+            sources = sorted(everything, key=lambda s: os.path.getsize(os.path.join(harness.paths.DATA, s,
+                                                                                        f"{s}.inter"))) \
                 if args.trend else everything
         corpora = [sources[:k] for k in range(1, len(sources) + 1)] if args.trend else [sources]
         labels = ["" if sorted(c) == sorted(everything) else "-" + "+".join(c) for c in corpora]
@@ -309,21 +285,20 @@ def main(argv=None):
               "rows": rows, "paper": PAPER[args.target], "wall_minutes": (time.time() - start) / 60,
               "run_minutes": sum(RUN_SECONDS) / 60,
               "corpora": [{"name": name, "sources": c, "interactions": n, "users": u} for name, (c, n, u) in sizes.items()],
-              "date": time.strftime("%Y-%m-%d"), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
-              "command": "python benchmarks/transfer.py " + " ".join(argv if argv is not None else sys.argv[1:])}
-    out = os.path.join(ROOT, "benchmarks", "results", f"transfer-{tag}")
-    if args.trend:
-        out += "-trend"
+              **harness.stamp(__file__, argv)}
+    name = f"transfer-{tag}" + ("-trend" if args.trend else "")
     if args.sources is not None and (args.trend or sorted(sources) != sorted(everything)):
-        out += "-" + "+".join(sources)
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    with open(out + ".json", "w", encoding="utf-8") as f:
-        json.dump(result, f, indent=1)
-    text = trend_markdown(result) if args.trend else markdown(result)
-    with open(out + ".md", "w", encoding="utf-8") as f:
-        f.write(text)
-    print(text)
+        name += "-" + "+".join(sources)
+    harness.update(os.path.join(harness.paths.RESULTS, name + ".json"), lambda old: result)
+    print(*harness.publish(pages()))
     return 0
+
+
+def pages(results=None):
+    """A page per results file; a trend's (its name says -trend) in the trend's layout."""
+    found = sorted(glob.glob(os.path.join(results or harness.paths.RESULTS, "transfer-*.json")))
+    return {os.path.basename(path)[:-5]: (trend_markdown if "-trend" in os.path.basename(path) else markdown)(
+        harness.load(path)) for path in found}
 
 
 def summary(rows, variant, group, metric, seeds=None):
@@ -331,8 +306,7 @@ def summary(rows, variant, group, metric, seeds=None):
     values = [r[group][metric] for r in rows if r["variant"] == variant and group in r]
     if not values:
         return ""
-    text = f"{statistics.mean(values):.4f}" + (f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else "")
-    return text + (f" ({len(values)} of {seeds} seeds)" if seeds and len(values) < seeds else "")
+    return harness.mean_sd_text(values) + (f" ({len(values)} of {seeds} seeds)" if seeds and len(values) < seeds else "")
 
 
 def minutes(result):
@@ -356,7 +330,7 @@ def trend_markdown(result):
     scratch, as_long = by_seed(rows, "scratch"), by_seed(rows, "scratch, as many epochs")
     lines = [f"# Transfer to {result['target']}: the gain against the size of the pre-training corpus"
              f"{' (quick mode)' if result['quick'] else ''}", "",
-             f"`{result['command']}`; {result['machine']}; {result['date']}; {minutes(result)}. "
+             f"`{result['command']}`; {harness.describe(result['machine'])}; {result['date']}; {minutes(result)}. "
              f"SRT {result['preset']}, seeds {result['seeds']}, epochs {result['mode']}. Nested corpora, the target's "
              "users removed from each, one tokenizer for every run (the full corpus's). Test NDCG@5, full ranking, "
              "history kept (the authors' convention).", "",
@@ -399,16 +373,17 @@ def gain(values, base, seeds):
     """Relative gain of ``values`` over ``base`` ({seed: NDCG}) on the seeds both ran (paired), "(k of
     ``seeds`` seeds)" when that is fewer than the command's."""
     shared = sorted(set(values) & set(base))
-    if not shared or not statistics.mean(base[s] for s in shared):
+    base_mean = harness.mean_sd(base[s] for s in shared)[0] if shared else 0.0
+    if not base_mean:
         return ""
-    ratio = statistics.mean(values[s] for s in shared) / statistics.mean(base[s] for s in shared)
+    ratio = harness.mean_sd(values[s] for s in shared)[0] / base_mean
     return f"{100 * (ratio - 1):+.1f} %" + (f" ({len(shared)} of {seeds} seeds)" if len(shared) < seeds else "")
 
 
 def markdown(result):
     rows, paper, n = result["rows"], result["paper"], len(result["seeds"])
     lines = [f"# Transfer to {result['target']} (paper Table 4){' — quick mode' if result['quick'] else ''}", "",
-             f"`{result['command']}`; {result['machine']}; {result['date']}; {minutes(result)}. "
+             f"`{result['command']}`; {harness.describe(result['machine'])}; {result['date']}; {minutes(result)}. "
              f"SRT {result['preset']}, seeds {result['seeds']}, epochs {result['mode']}. Full ranking; unmasked = the "
              "user's earlier items stay ranked (the authors' code), masked = they cannot be recommended. Cold / warm: "
              "runs with 10 % of the items withheld from training (`cold_start_items: 0.1`), unmasked. Pre-training "

@@ -1,21 +1,22 @@
 """benchmarks/transfer.py: the arguments that choose the pre-training corpus are checked before any work."""
 
-import importlib.util
 import json
-import os
 import re
 
 import pytest
 
-SPEC = importlib.util.spec_from_file_location(
-    "transfer", os.path.join(os.path.dirname(__file__), "..", "benchmarks", "transfer.py"))
-transfer = importlib.util.module_from_spec(SPEC)
-SPEC.loader.exec_module(transfer)
+from benchmarks import transfer
+from benchmarks.harness import paths
+
+
+def project_in(monkeypatch, tmp_path):
+    """The harness's folders moved aside: a check that failed late would write there, not into the project."""
+    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
+        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
 
 
 def test_an_unknown_source_is_refused_by_name(monkeypatch, tmp_path):
-    # ROOT moved aside: a check that failed late would write there, not into the project.
-    monkeypatch.setattr(transfer, "ROOT", str(tmp_path))
+    project_in(monkeypatch, tmp_path)
     with pytest.raises(SystemExit, match="'books' is not a source of the beauty corpus"):
         transfer.main(["--sources", "toys,books", "--quick"])
     with pytest.raises(SystemExit, match="'sports' is not a source of the sports corpus"):
@@ -36,7 +37,7 @@ def test_every_variant_has_a_distinct_run_name():
 def fake_runs(monkeypatch, tmp_path, kept):
     """transfer.main on a fake project: the runs in ``kept`` exist; returns the runs trained and the seeds
     pre-trained (as lists that fill as main runs)."""
-    monkeypatch.setattr(transfer, "ROOT", str(tmp_path))
+    project_in(monkeypatch, tmp_path)
     monkeypatch.setenv("OMP_NUM_THREADS", "2")  # main() sets it: restored after the test
     trained, pretrained = [], []
 
@@ -70,7 +71,7 @@ def test_only_trains_the_named_variants_and_still_reports_the_kept_runs(monkeypa
     # Seed 0's two selected variants were kept; seed 1's are trained, after its pre-training. Nothing else is.
     assert trained == ["scratch-e14-s1", "finetuned-no_EWC-toys-s1"]
     assert pretrained == [("-toys", 0), ("-toys", 1)]
-    with open(tmp_path / "benchmarks" / "results" / "transfer-sports-p6e10s2-trend-toys.json") as f:
+    with open(tmp_path / "results" / "transfer-sports-p6e10s2-trend-toys.json") as f:
         rows = [(r["variant"], r["seed"]) for r in json.load(f)["rows"]]
     assert sorted(rows) == sorted([("most-popular", 0), ("scratch", 0), ("scratch, as many epochs", 0),
                                    ("finetuned", 0), ("finetuned, no EWC", 0),
