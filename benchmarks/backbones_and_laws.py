@@ -1,6 +1,7 @@
 """Scaling across backbones and data (issue 14): the sweeps and the `laws` analysis, one command.
 
     python benchmarks/backbones_and_laws.py [--quick] [--studies backbones-ml-100k,backbones-beauty,laws-ml-100k]
+    python benchmarks/backbones_and_laws.py --render
 
 - ``backbones-<dataset>``: the ID-based model (IDTransformer: item IDs, full cross-entropy, all positions)
   with the sasrec, llama and hstu backbones, 3 seeds, on RecBole's bundled ml-100k (L4-H2-D64, up to
@@ -16,19 +17,23 @@
   the 2 largest), Shen et al.'s Performance Law (fitted without the largest size) and the envelopes.
 
 Each study is ``python -m recbole_srt.scaling sweep`` (resumable; results under saved/, git-ignored)
-then ``python -m recbole_srt.scaling laws``, which writes laws.json, laws.md and figures into
-benchmarks/results/<study>/ (``--quick``: 2 epochs, 1 seed, fewer sizes, into <study>-quick/).
+then ``python -m recbole_srt.scaling laws``; its laws.json goes to benchmarks/results/<study>/ with run.json (date,
+machine, command), its figures to docs/results/<study>/, and the page docs/results/<study>.md is rendered from
+them (``--render``: only that; ``--quick``: 2 epochs, 1 seed, fewer sizes, as <study>-quick).
 Beauty is read from saved/data/beauty (prepare it as the README says); without it that study is
 skipped with a message.
 """
 
 import argparse
+import glob
 import os
 import shutil
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+import harness
+
+ROOT = harness.paths.ROOT
 FULL_RANKING = "eval_args={'split':{'LS':'valid_and_test'},'group_by':'user','order':'TO','mode':'full'}"
 SCALING = [sys.executable, "-m", "recbole_srt.scaling"]
 
@@ -48,7 +53,7 @@ def studies(quick):
             "laws": ["--by", "backbone"],
         },
         "backbones-beauty": {
-            "needs": os.path.join(ROOT, "saved", "data", "beauty", "beauty.inter"),
+            "needs": os.path.join(harness.paths.DATA, "beauty", "beauty.inter"),
             # seeds outermost: an interrupted sweep has every backbone for the first seeds
             "sweep": ["--datasets", "beauty", "--data_path", "saved/data", "--presets", "L2-H2-D64", "--model",
                       "IDTransformer", "--grid", f"seed={seeds}", "--grid", "backbone=sasrec,hstu,llama"],
@@ -81,7 +86,7 @@ def make_subsets(sizes):
                         ",".join(sizes), "--out", os.path.join("saved", "data"), "--force"], check=True, cwd=ROOT)
 
 
-def run_study(name, spec, quick):
+def run_study(name, spec, quick, argv):
     if spec.get("needs") and not os.path.isfile(spec["needs"]):
         print(f"{name}: skipped, {spec['needs']} not found (prepare Beauty with dataset_prep, see the README)")
         return None
@@ -94,25 +99,54 @@ def run_study(name, spec, quick):
         sweep = SCALING + ["sweep", *args, "--results", results] + [a for s in spec["sets"] for a in ("--set", s)]
         print("$", " ".join(sweep[1:]))
         subprocess.run(sweep, check=True, cwd=ROOT)
-    out = os.path.join("benchmarks", "results", tag)
-    shutil.rmtree(os.path.join(ROOT, out), ignore_errors=True)
+    out = os.path.join(harness.paths.SAVED, "backbones_and_laws", f"{tag}-laws")
+    shutil.rmtree(out, ignore_errors=True)
     laws = SCALING + ["laws", "--results", results, *spec["laws"], "--out", out]
     print("$", " ".join(laws[1:]))
     subprocess.run(laws, check=True, cwd=ROOT)
-    return out
+    # laws.json and this run's stamp stay with the results; the figures go beside the page
+    kept, figures = os.path.join(harness.paths.RESULTS, tag), os.path.join(harness.paths.DOCS, tag)
+    for folder in (kept, figures):
+        shutil.rmtree(folder, ignore_errors=True)
+        os.makedirs(folder)
+    shutil.copy(os.path.join(out, "laws.json"), kept)
+    harness.update(os.path.join(kept, "run.json"), lambda old: harness.stamp(__file__, argv))
+    for png in glob.glob(os.path.join(out, "*.png")):
+        shutil.copy(png, figures)
+    return tag
+
+
+def markdown(tag, results):
+    """scaling's own laws page, then the run that made it and its figures."""
+    from recbole_srt.scaling.report import markdown as laws_markdown
+
+    run = harness.load(os.path.join(results, tag, "run.json"))
+    report = harness.load(os.path.join(results, tag, "laws.json"))
+    text = laws_markdown(report, ["cross_entropy", "hit@10", "ndcg@10"])
+    figures = sorted(os.path.basename(p) for p in glob.glob(os.path.join(harness.paths.DOCS, tag, "*.png")))
+    return text + f"\nRun: {run['date']}; {harness.describe(run['machine'])}; `{run['command']}`.\n" + "".join(
+        f"\n![{f[:-4]}]({tag}/{f})\n" for f in figures)
+
+
+def pages(results=None):
+    results = results or harness.paths.RESULTS
+    return {tag: markdown(tag, results) for tag in sorted(os.listdir(results))
+            if os.path.isfile(os.path.join(results, tag, "laws.json"))}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--studies", default="backbones-ml-100k,backbones-beauty,laws-ml-100k")
+    parser.add_argument("--render", action="store_true", help="only write the pages again from the JSON")
     args = parser.parse_args(argv)
     plan = studies(args.quick)
     unknown = [s for s in args.studies.split(",") if s not in plan]
     if unknown:
         parser.error(f"--studies: unknown {', '.join(unknown)}; known: {', '.join(plan)}")
-    for name in args.studies.split(","):
-        run_study(name, plan[name], args.quick)
+    for name in [] if args.render else args.studies.split(","):
+        run_study(name, plan[name], args.quick, argv)
+    print(*harness.publish(pages()))
     return 0
 
 
