@@ -121,8 +121,7 @@ def markdown(report):
 
 
 def pages(results=None):
-    path = os.path.join(results or harness.paths.RESULTS, "apen_speed.json")
-    return {"apen_speed": markdown(harness.load(path))} if os.path.isfile(path) else {}
+    return harness.rendered(markdown, ["apen_speed"], results)
 
 
 def main(argv=None):

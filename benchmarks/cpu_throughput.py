@@ -72,12 +72,8 @@ def markdown(rows, name):
 
 
 def pages(results=None):
-    out = {}
-    for name in ("cpu_throughput", "cpu_throughput-quick"):
-        path = os.path.join(results or harness.paths.RESULTS, name + ".json")
-        if os.path.isfile(path):
-            out[name] = markdown(harness.load(path), name)
-    return out
+    return {**harness.rendered(lambda rows: markdown(rows, "cpu_throughput"), ["cpu_throughput"], results),
+            **harness.rendered(lambda rows: markdown(rows, "cpu_throughput-quick"), ["cpu_throughput-quick"], results)}
 
 
 def main(argv=None):

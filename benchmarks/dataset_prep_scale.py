@@ -14,39 +14,23 @@ which keep the release's ratios here.
 import argparse
 import json
 import os
-import platform
 import shutil
-import subprocess
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, HERE)
-
-from synthetic_amazon import write_dump  # noqa: E402
+import harness
+from synthetic_amazon import write_dump
 
 FULL_REVIEWS, FULL_META = 82.7e6, 9.4e6
 
 
-def parse_size(text):
-    text = text.strip().upper()
-    return int(float(text[:-1]) * {"K": 1e3, "M": 1e6}[text[-1]]) if text[-1] in "KM" else int(text)
-
-
 def run(command):
     """(wall seconds, peak RSS in MB) of a child process."""
-    start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=ROOT)
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise SystemExit(f"{' '.join(command)} failed with exit code {child.returncode}")
-    return time.perf_counter() - start, usage.ru_maxrss / 1024
+    return harness.child(command)[:2]
 
 
 def bench(size_label, fmt, workdir):
-    n_lines = parse_size(size_label)
+    n_lines = harness.parse_count(size_label)
     folder = os.path.join(workdir, f"{fmt}-{size_label}")
     marker = os.path.join(folder, "shape.json")
     if not os.path.isfile(marker):
@@ -63,9 +47,8 @@ def bench(size_label, fmt, workdir):
     convert_s, convert_mb = run([sys.executable, "-m", "dataset_prep", "convert", "--reviews", shape["reviews"],
                                  "--meta", shape["meta"], "--name", "synthetic", "--out", out, "--kcore", "5",
                                  "--quiet"])
-    with open(os.path.join(out, "synthetic", "stats.json")) as f:
-        stats = json.load(f)
-    sizes = [s for s in ("10K", "100K", "1M", "5M") if parse_size(s) < stats["interactions"]]
+    stats = harness.load(os.path.join(out, "synthetic", "stats.json"))
+    sizes = [s for s in ("10K", "100K", "1M", "5M") if harness.parse_count(s) < stats["interactions"]]
     subsets_s, subsets_mb = run([sys.executable, "-m", "dataset_prep", "subsets", "--dataset",
                                  os.path.join(out, "synthetic"), "--sizes", ",".join(sizes), "--seed", "0"])
     # Each stage resets the kernel's peak (VmHWM), which the exit status's ru_maxrss then misses:
@@ -118,10 +101,9 @@ def main():
     parser.add_argument("--json", default=None, help="also write the results here")
     args = parser.parse_args()
     results = [bench(size, args.format, args.workdir) for size in args.sizes.split(",")]
-    print(f"\n{platform.node()}: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-          f"{time.strftime('%Y-%m-%d')}, format {args.format}\n")
+    summary = {**harness.stamp(__file__), "results": results}
+    print(f"\n{harness.describe(summary['machine'])}, {summary['date']}, format {args.format}\n")
     print(table(results))
-    summary = {"results": results}
     if len(results) >= 2:
         summary["projection"] = project(results[-2], results[-1])
         print("\nprojected for the full release (82.7M reviews, 9.4M metadata lines):",

@@ -72,12 +72,7 @@ def markdown(result):
 
 
 def pages(results=None):
-    out = {}
-    for name in ("ddp_overhead", "ddp_overhead-quick"):
-        path = os.path.join(results or harness.paths.RESULTS, name + ".json")
-        if os.path.isfile(path):
-            out[name] = markdown(harness.load(path))
-    return out
+    return harness.rendered(markdown, ("ddp_overhead", "ddp_overhead-quick"), results)
 
 
 def main(argv=None):

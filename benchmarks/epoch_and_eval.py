@@ -59,8 +59,7 @@ def markdown(result):
 
 
 def pages(results=None):
-    path = os.path.join(results or harness.paths.RESULTS, "epoch_and_eval.json")
-    return {"epoch_and_eval": markdown(harness.load(path))} if os.path.isfile(path) else {}
+    return harness.rendered(markdown, ["epoch_and_eval"], results)
 
 
 def main(argv=None):

@@ -50,12 +50,7 @@ def markdown(result):
 
 
 def pages(results=None):
-    out = {}
-    for name in ("eval_speed", "eval_speed-quick"):
-        path = os.path.join(results or harness.paths.RESULTS, name + ".json")
-        if os.path.isfile(path):
-            out[name] = markdown(harness.load(path))
-    return out
+    return harness.rendered(markdown, ("eval_speed", "eval_speed-quick"), results)
 
 
 def main(argv=None):

@@ -137,12 +137,7 @@ def markdown(result):
 
 
 def pages(results=None):
-    out = {}
-    for name in ("feedback", "feedback_quick"):
-        path = os.path.join(results or harness.paths.RESULTS, name + ".json")
-        if os.path.isfile(path):
-            out[name] = markdown(harness.load(path))
-    return out
+    return harness.rendered(markdown, ("feedback", "feedback_quick"), results)
 
 
 def main(argv=None):

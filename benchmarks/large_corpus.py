@@ -103,12 +103,7 @@ def markdown(r):
 
 
 def pages(results=None):
-    out = {}
-    for name in ("large_corpus", "large_corpus-quick", "large_corpus-before"):
-        path = os.path.join(results or harness.paths.RESULTS, name + ".json")
-        if os.path.isfile(path):
-            out[name] = markdown(harness.load(path))
-    return out
+    return harness.rendered(markdown, ("large_corpus", "large_corpus-quick", "large_corpus-before"), results)
 
 
 def main(argv=None):

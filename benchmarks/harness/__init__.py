@@ -11,11 +11,11 @@
 
 from . import paths
 from .data import prepare
-from .pages import publish, table
+from .pages import publish, rendered, table
 from .results import load, update
 from .seeds import mean_sd, mean_sd_text
 from .stamp import command_line, describe, literal, machine, parse_count, stamp
 from .trial import child, fit, trial
 
-__all__ = ["paths", "prepare", "publish", "table", "load", "update", "mean_sd", "mean_sd_text", "command_line",
+__all__ = ["paths", "prepare", "publish", "rendered", "table", "load", "update", "mean_sd", "mean_sd_text", "command_line",
            "describe", "literal", "machine", "parse_count", "stamp", "child", "fit", "trial"]

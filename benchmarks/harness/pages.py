@@ -3,6 +3,7 @@
 import os
 
 from . import paths
+from .results import load
 
 
 def table(header, rows):
@@ -21,3 +22,9 @@ def publish(pages, docs=None):
         with open(written[-1], "w", encoding="utf-8") as f:
             f.write(text)
     return written
+
+
+def rendered(markdown, names, results=None):
+    """{name: markdown(<results>/<name>.json)} for each of ``names`` whose results file exists."""
+    found = [(name, os.path.join(results or paths.RESULTS, f"{name}.json")) for name in names]
+    return {name: markdown(load(path)) for name, path in found if os.path.isfile(path)}
