@@ -14,13 +14,16 @@ from recbole.model.abstract_recommender import AbstractRecommender
 from recbole.utils import EvaluatorType, ModelType, init_seed
 
 import recbole_srt.compat as compat
+from recbole_srt import distributed
 from recbole_srt.checkpoint import init_from
 from recbole_srt.config import SRTConfig
 from recbole_srt.config_check import ConfigError, check_valid_metric
 from recbole_srt.data.catalog import build_catalog, check_text_fields
 from recbole_srt.data.dataloader import AllPositionsDataLoader, SampledRankingDataLoader
 from recbole_srt.data.dataset import SequenceDataset
+from recbole_srt.model import is_plugin_model, plugin_model_names
 from recbole_srt import distributed
+from recbole_srt.training.recbole_trainer import recbole_trainer
 from recbole_srt.training.trainer import Trainer
 
 
@@ -44,38 +47,38 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     if config["MODEL_TYPE"] != ModelType.SEQUENTIAL:
         raise ConfigError(f"--model={config['model']}: recbole_srt runs sequential models only")
     model_class = config.model_class
+    plugin, plugin_models = is_plugin_model(model_class), plugin_model_names()
     check_plugin_keys(config)
-    if config["train_all_positions"] and not getattr(model_class, "trains_on_windows", False):
+    if config["train_all_positions"] and not plugin:
         raise ConfigError(f"train_all_positions: {config['model']} trains on RecBole's rows; the plugin's models "
-                          "(SRT, IDTransformer) train on all positions")
-    if getattr(model_class, "trains_on_windows", False):
+                          f"({plugin_models}) train on all positions")
+    if plugin:
         config["train_all_positions"] = bool(config["train_all_positions"])
         if config["train_all_positions"]:
             AllPositionsDataLoader.check_config(config)
-    check = getattr(model_class, "check_config", None)
-    if check is not None:
-        check(config)
+    if plugin:
+        model_class.check_config(config)
+        if model_class.needs_text(config):
+            check_text_fields(config)
     elif config["feedback_weight"] or config["next_item_targets"] != "all":
         raise ConfigError(f"feedback_weight / next_item_targets: {config['model']} has no feedback head; "
-                          "the plugin's SRT and IDTransformer do")
-    if getattr(model_class, "needs_text", lambda c: False)(config):
-        check_text_fields(config)
+                          f"the plugin's {plugin_models} do")
     for key in ("eval_cross_entropy", "eval_mask_history"):
         reason = catalog_not_scored(config) if config[key] else None
         if reason:
             raise ConfigError(f"{key}: needs every item's score, and {reason}")
-    check_valid_metric(config, (feedback_metrics(config) if getattr(model_class, "trains_on_windows", False) else [])
+    check_valid_metric(config, (feedback_metrics(config) if plugin else [])
                        + (["cross_entropy"] if config["eval_cross_entropy"] else []))
     check_time_column(config)
-    if config["torch_compile"] and not getattr(model_class, "trains_on_windows", False):
-        raise ConfigError(f"torch_compile: compiles the backbone of the plugin's models (SRT, IDTransformer); "
+    if config["torch_compile"] and not plugin:
+        raise ConfigError(f"torch_compile: compiles the backbone of the plugin's models ({plugin_models}); "
                           f"{config['model']} has none")
     prior = config["score_popularity_prior"]
     if prior is not None and (isinstance(prior, bool) or not isinstance(prior, (int, float))
                               or not 0 <= prior < float("inf")):
         raise ConfigError(f"score_popularity_prior must be a number >= 0 (~ or 0 for none), got {prior!r}")
-    if prior and not getattr(model_class, "trains_on_windows", False):
-        raise ConfigError(f"score_popularity_prior: added to the scores of the plugin's models (SRT, IDTransformer); "
+    if prior and not plugin:
+        raise ConfigError(f"score_popularity_prior: added to the scores of the plugin's models ({plugin_models}); "
                           f"{config['model']} does not read it")
     cold = config["cold_start_items"]
     if prior and cold is not None:
@@ -84,9 +87,9 @@ def load_config(model=None, dataset=None, config_file_list=None, config_dict=Non
     if cold is not None:
         if isinstance(cold, bool) or not isinstance(cold, (int, float)) or not 0 < cold < 1:
             raise ConfigError(f"cold_start_items must be a fraction in (0, 1) (~ for none), got {cold!r}")
-        if not getattr(model_class, "trains_on_windows", False):
+        if not plugin:
             raise ConfigError(f"cold_start_items: withheld by the plugin's dataset, which {config['model']} does not "
-                              "use (SRT and IDTransformer do)")
+                              f"use ({plugin_models} do)")
         if (config["eval_args"]["split"] or {}).get("LS") is None:
             raise ConfigError("cold_start_items: needs the leave-one-out split (eval_args.split LS), so that the "
                               "test item is each user's last")
@@ -142,7 +145,7 @@ def check_time_column(config):
 
 def create_dataset(config):
     """The plugin's flat sequence dataset for models trained on windows, else RecBole's choice."""
-    if getattr(config.model_class, "trains_on_windows", False):
+    if is_plugin_model(config.model_class):
         return SequenceDataset(config)
     return recbole_create_dataset(config)
 
@@ -182,14 +185,19 @@ def eval_loader(config, phase, dataset, sampler):
 def fixed_negatives_path(config, args):
     # RecBole's own trainers (S3Rec) would rank such rows against the whole catalog.
     return (config["eval_negatives"] == "fixed" and config["eval_type"] == EvaluatorType.RANKING
-            and not compat.has_recbole_trainer(config)
+            and not has_recbole_trainer(config)
             and args.get("distribution") == "uniform" and args.get("sample_num") not in (None, "none")
             and getattr(config.model_class, "full_sort_predict", None) is not AbstractRecommender.full_sort_predict)
 
 
+def has_recbole_trainer(config):
+    """The model trains and evaluates with a RecBole trainer of its own (S3Rec), not the plugin's."""
+    return compat.recbole_trainer_class(config) is not None
+
+
 def catalog_not_scored(config):
     """Why some evaluation of this run never scores the whole catalog (so no ``cross_entropy``), or None."""
-    if compat.has_recbole_trainer(config):
+    if has_recbole_trainer(config):
         return f"{config['model']} evaluates with RecBole's own trainer"
     if config["eval_type"] != EvaluatorType.RANKING:
         return "the evaluation is value-based (no ranking)"
@@ -204,7 +212,7 @@ def catalog_not_scored(config):
 
 def make_model(config, train_set):
     model_class = config.model_class
-    if getattr(model_class, "trains_on_windows", False):
+    if is_plugin_model(model_class):
         needs_text = model_class.needs_text(config)
         catalog = build_catalog(config, train_set, needs_text)
         return model_class(config, train_set, catalog).to(config["device"]), catalog
@@ -213,8 +221,8 @@ def make_model(config, train_set):
 
 def make_trainer(config, model):
     """RecBole's own trainer for the models that have one (S3Rec's pre-training); ours otherwise."""
-    recbole_trainer = compat.recbole_trainer(config, model)
-    return recbole_trainer if recbole_trainer is not None else Trainer(config, model)
+    adapted = recbole_trainer(config, model)
+    return adapted if adapted is not None else Trainer(config, model)
 
 
 def protocol_notes(config, dataset):

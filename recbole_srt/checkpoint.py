@@ -1,4 +1,6 @@
-"""Checkpoints as a plain tensor file plus a JSON sidecar: never unpickle objects on load.
+"""Checkpoints: naming, saving, loading, resuming and starting from one, all here.
+
+A checkpoint is a plain tensor file plus a JSON sidecar: never unpickle objects on load.
 
 RecBole 1.2.1 pickles its Config into checkpoints, which torch >= 2.6 refuses to load by
 default and which would execute arbitrary code from an untrusted file. Here ``<path>`` holds
@@ -11,8 +13,11 @@ import json
 import os
 from logging import getLogger
 
+from recbole.utils import get_local_time
+
 import torch
 from recbole_srt.config_check import ConfigError
+from recbole_srt.model import is_plugin_model
 
 
 def jsonable(value):
@@ -35,8 +40,7 @@ def config_dict(config):
 
 def tokenizer_of(model):
     """{"path", "sha256"} of a text model's tokenizer, None for other models."""
-    encoder = getattr(model, "item_encoder", None)
-    return getattr(encoder, "tokenizer", None)
+    return model.item_encoder.tokenizer if is_plugin_model(model) else None
 
 
 def save_checkpoint(path, state, config, model):
@@ -48,6 +52,33 @@ def save_checkpoint(path, state, config, model):
     meta = {"model": config["model"], "tokenizer": tokenizer_of(model), "config": config_dict(config)}
     with open(f"{path}.json", "w", encoding="utf-8") as f:
         json.dump(meta, f, indent=1, sort_keys=True)
+
+
+def save_training_state(path, trainer, epoch):
+    """A trainer's checkpoint: weights always; optimizer and schedule only with ``checkpoint_optimizer: True``
+    (what ``resume_from`` needs, at 3x the file size)."""
+    state = {"epoch": epoch, "cur_step": trainer.cur_step, "best_valid_score": float(trainer.best_valid_score),
+             "state_dict": trainer.model.state_dict()}
+    if trainer.config["checkpoint_optimizer"] and trainer.optimizer is not None:
+        state["optimizer"] = trainer.optimizer.state_dict()
+        if trainer.scheduler is not None:
+            state["scheduler"] = trainer.scheduler.state_dict()
+    save_checkpoint(path, state, trainer.config, trainer.model)
+
+
+def load_training_state(path, map_location="cpu"):
+    """The state a run resumes from (``resume_from``): weights, optimizer, epoch, step, best score."""
+    state, _ = load_checkpoint(path, map_location)
+    if "optimizer" not in state:
+        raise ConfigError(f"resume_from: '{path}' holds weights only; resuming needs a checkpoint saved "
+                          "with checkpoint_optimizer: True (use init_from to start from its weights)")
+    return state
+
+
+def load_weights(model, path, map_location="cpu"):
+    """Load a checkpoint's weights into ``model`` as they are (the best epoch, a stage's best)."""
+    state, _ = load_checkpoint(path, map_location)
+    model.load_state_dict(state["state_dict"])
 
 
 def load_checkpoint(path, map_location="cpu"):
@@ -93,3 +124,19 @@ def init_from(model, path):
                      f"missing (kept as initialised): {list(missing) or 'none'}; unexpected (ignored): "
                      f"{list(unexpected) or 'none'}")
     return list(missing), list(unexpected)
+
+
+_claimed_paths = set()
+
+
+def unique_checkpoint_path(folder, model):
+    """A new checkpoint name, ``<model>-<time>-<pid>[-n].pth``. RecBole's ``<model>-<time to the second>.pth``
+    let two runs started in the same second (parallel processes, or quick runs in one process) overwrite each
+    other's best model and test the wrong one."""
+    stem = os.path.join(folder, f"{model}-{get_local_time()}-{os.getpid()}")
+    path, n = stem + ".pth", 1
+    while path in _claimed_paths or os.path.exists(path):
+        n += 1
+        path = f"{stem}-{n}.pth"
+    _claimed_paths.add(path)
+    return path

@@ -59,9 +59,47 @@ def recbole_model_default_files(model, dataset):
 
 
 def loader_dataset(loader):
-    """The dataset behind a RecBole dataloader (``.dataset`` is torch's index list there)."""
+    """The dataset behind a RecBole dataloader (``.dataset`` is torch's index list there) or one of the plugin's
+    (:class:`LoaderFace`)."""
     dataset = getattr(loader, "_dataset", None)
     return loader.dataset if dataset is None else dataset
+
+
+def loader_sampler(loader):
+    """The negative sampler of a RecBole evaluation loader, None for the plugin's (they draw their own)."""
+    return getattr(loader, "_sampler", None)
+
+
+class LoaderFace:
+    """What RecBole's code reads of a dataloader it is handed (``Collector.data_collect`` reads
+    ``train_data._dataset``), for the plugin's own loaders, which keep their dataset as ``.dataset``."""
+
+    @property
+    def _dataset(self):
+        return self.dataset
+
+
+def _sequential_dataset_base():
+    from recbole.data.dataset import SequentialDataset
+
+    class HookedSequentialDataset(SequentialDataset):
+        """RecBole 1.2.1's SequentialDataset with the private steps the plugin replaces turned into named
+        hooks: ``group_rows(group_by_list)`` (``_grouped_index``) and ``split_leave_one_out(grouped, n)``
+        (``_split_index_by_leave_one_out``). Only this class knows those private names."""
+
+        def _grouped_index(self, group_by_list):
+            return self.group_rows(group_by_list)
+
+        def _split_index_by_leave_one_out(self, grouped_index, leave_one_num):
+            return self.split_leave_one_out(grouped_index, leave_one_num)
+
+        def group_rows(self, group_by_list):
+            return super()._grouped_index(group_by_list)
+
+        def split_leave_one_out(self, grouped_index, leave_one_num):
+            return super()._split_index_by_leave_one_out(grouped_index, leave_one_num)
+
+    return HookedSequentialDataset
 
 
 def import_sequential_models():
@@ -77,64 +115,23 @@ def import_sequential_models():
     return seq
 
 
-def has_recbole_trainer(config):
-    """The model trains and evaluates with a RecBole trainer of its own (see :func:`recbole_trainer`)."""
-    import recbole.trainer
-
-    return hasattr(recbole.trainer, f"{config['model']}Trainer")
-
-
-def recbole_trainer(config, model):
-    """RecBole's own trainer for a model that has one (S3Rec: pre-training, then fine-tuning),
-    adapted to the plugin's trainer interface; None for every other model.
-
-    Its checkpoints are written without the pickled Config, so that they load with
-    ``torch.load(weights_only=True)`` (torch >= 2.6 refuses RecBole's own)."""
+def recbole_trainer_class(config):
+    """RecBole's own trainer class for a model that has one (S3Rec: pre-training, then fine-tuning), with its
+    private checkpoint writer turned into the named hook ``write_checkpoint(epoch, path, extra)``; None for
+    every other model. Only this function knows the private name."""
     import recbole.trainer
 
     cls = getattr(recbole.trainer, f"{config['model']}Trainer", None)
     if cls is None:
         return None
 
-    class SafeCheckpoints(cls):
+    class HookedTrainer(cls):
         def _save_checkpoint(self, epoch, verbose=True, **kwargs):
-            path = kwargs.pop("saved_model_file", self.saved_model_file)
-            torch.save({"epoch": epoch, "cur_step": self.cur_step, "best_valid_score": self.best_valid_score,
-                        "state_dict": self.model.state_dict(), "other_parameter": self.model.other_parameter()}, path)
+            self.write_checkpoint(epoch, kwargs.pop("saved_model_file", self.saved_model_file),
+                                  {"cur_step": self.cur_step, "best_valid_score": self.best_valid_score})
 
-        def save_pretrained_model(self, epoch, saved_model_file):
-            torch.save({"epoch": epoch, "state_dict": self.model.state_dict(),
-                        "other_parameter": self.model.other_parameter()}, saved_model_file)
-            self.saved_model_file = saved_model_file
-
-    return RecBoleTrainer(SafeCheckpoints(config, model), config)
-
-
-class RecBoleTrainer:
-    """RecBole's trainer behind the plugin trainer's ``fit`` / ``evaluate`` / ``history``."""
-
-    def __init__(self, trainer, config):
-        self.inner = trainer
-        from recbole_srt.logs import show_progress
-
-        self.progress = show_progress(config)  # on a terminal only, as for the plugin's own loop
-        self.history, self.stopped_by = [], f"RecBole's {type(trainer).__mro__[1].__name__}"
-
-    @property
-    def saved_model_file(self):
-        return self.inner.saved_model_file
-
-    def fit(self, train_data, valid_data=None, saved=True):
-        return self.inner.fit(train_data, valid_data, saved=saved, show_progress=self.progress)
-
-    def evaluate(self, eval_data, load_best_model=True, model_file=None):
-        return self.inner.evaluate(eval_data, load_best_model=load_best_model, model_file=model_file,
-                                   show_progress=self.progress)
-
-    def resume(self, path):
-        from recbole_srt.config_check import ConfigError
-
-        raise ConfigError(f"resume_from: not supported for RecBole's own {type(self.inner).__mro__[1].__name__}")
+    HookedTrainer.__name__ = cls.__name__
+    return HookedTrainer
 
 
 def _config_base():
@@ -170,6 +167,7 @@ def _config_base():
 
 
 HookedConfig = _config_base()
+HookedSequentialDataset = _sequential_dataset_base()
 
 
 def collected_data(collector):

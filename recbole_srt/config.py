@@ -19,6 +19,7 @@ from recbole.model.abstract_recommender import AbstractRecommender
 from recbole.utils import ModelType
 
 import recbole_srt.compat as compat
+from recbole_srt.model import is_plugin_model
 from recbole_srt.config_check import ConfigError, check_types, check_unknown_keys, known_keys
 
 PROPERTIES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "properties")
@@ -30,6 +31,22 @@ SMALLER_METRICS = ("cross_entropy", "feedback_logloss")  # plugin metrics where 
 def plugin_models():
     module = importlib.import_module("recbole_srt.model")
     return {name: getattr(module, name) for name in module.__all__}
+
+
+def part_defaults():
+    """{key: default} declared by the registered parts (``config_keys`` beside each part's code)."""
+    return importlib.import_module("recbole_srt.model").part_config_defaults()
+
+
+def plugin_defaults():
+    """Every key the plugin adds, with its default: ``properties/overall.yaml``, the plugin's model yaml files
+    and the parts' ``config_keys`` (the configuration reference lists exactly these)."""
+    defaults = dict(read_yaml(os.path.join(PROPERTIES_DIR, "overall.yaml")))
+    defaults.update(part_defaults())
+    for name in sorted(os.listdir(os.path.join(PROPERTIES_DIR, "model"))):
+        for key, value in read_yaml(os.path.join(PROPERTIES_DIR, "model", name)).items():
+            defaults.setdefault(key, value)
+    return defaults
 
 
 def recbole_models(package):
@@ -94,7 +111,9 @@ class SRTConfig(compat.HookedConfig):
             model = self.external_config_dict.get("model")
         if model is None:
             raise ConfigError("no model given: use --model=NAME (e.g. --model=SRT)")
-        return get_model(model) if isinstance(model, str) else model
+        model_class = get_model(model) if isinstance(model, str) else model
+        self.model_is_plugin = is_plugin_model(model_class)
+        return model_class
 
     def layer_defaults(self, model, dataset):
         """The plugin's yaml files on top of RecBole's, except over RecBole's per-model defaults."""
@@ -106,9 +125,13 @@ class SRTConfig(compat.HookedConfig):
             # Written by dataset_prep beside the atomic files: --dataset=NAME needs no other config.
             os.path.join(self.external_config_dict.get("data_path") or "dataset/", dataset, f"{dataset}.yaml"),
         )
-        for path in (os.path.join(PROPERTIES_DIR, "overall.yaml"), os.path.join(PROPERTIES_DIR, "model", f"{model}.yaml"),
-                     *dataset_files):
-            if os.path.isfile(path):
+        # The parts' own keys (declared beside each part's code) go under the model's yaml.
+        parts = part_defaults() if self.model_is_plugin else {}
+        for path in (os.path.join(PROPERTIES_DIR, "overall.yaml"), parts,
+                     os.path.join(PROPERTIES_DIR, "model", f"{model}.yaml"), *dataset_files):
+            if isinstance(path, dict):
+                self.internal_config_dict.update({k: v for k, v in path.items() if k not in protected})
+            elif os.path.isfile(path):
                 values = read_yaml(path)
                 self.internal_config_dict.update({k: v for k, v in values.items() if k not in protected})
                 if path in dataset_files:
@@ -155,6 +178,6 @@ class SRTConfig(compat.HookedConfig):
         sources.update({key: "the command line" for key in self.cmd_config_dict})
         for key in SCRIPT_KEYS:
             sources.pop(key, None)
-        known = known_keys(PROPERTIES_DIR, extra=self.internal_config_dict)
+        known = known_keys(PROPERTIES_DIR, extra={**part_defaults(), **self.internal_config_dict})
         check_unknown_keys(sources, known)
         check_types(self.final_config_dict, self.internal_config_dict, sources)

@@ -23,13 +23,14 @@ import torch
 import recbole_srt  # noqa: F401  (RecBole compatibility shims first)
 from recbole_srt.config_check import ConfigError
 from recbole_srt.data.catalog import text_settings
+from recbole_srt.model import is_plugin_model
 from recbole_srt.tokenizer import encode_texts, file_sha256
 
 
 def encode_item_texts(model, config, records):
     """[len(records), hidden] item representations of ``records`` ({field: text} each)."""
-    encoder = getattr(model, "item_encoder", None)
-    if not getattr(encoder, "needs_text", False):
+    encoder = model.item_encoder if is_plugin_model(model) else None
+    if encoder is None or not encoder.needs_text:
         raise ConfigError(f"{type(model).__name__} with item_encoder '{config['item_encoder']}' has no text "
                           "encoder: only text models (item_encoder text or text+id) score items they never saw")
     tokenizer = encoder.tokenizer["path"]

@@ -13,7 +13,7 @@ import recbole_srt.compat  # noqa: F401  (before recbole)
 from recbole.utils import dict2str, get_local_time, set_color
 
 from recbole_srt.build import build_run, eval_loader, load_config
-from recbole_srt.compat import loader_dataset
+from recbole_srt.compat import loader_dataset, loader_sampler
 from recbole_srt.checkpoint import config_dict as resolved_config, jsonable, tokenizer_of
 from recbole_srt.logs import init_logging
 from recbole_srt.model.sizes import parameter_counts
@@ -28,7 +28,7 @@ def plain(result):
 def fit_in_stages(run, saved=True):
     """Progressive unfreezing (training/unfreezing.py): one trainer per stage, each starting from the
     previous stage's best weights. Returns (trainer of the best stage, its score and result, stage records)."""
-    from recbole_srt.checkpoint import load_checkpoint
+    from recbole_srt.checkpoint import load_weights
     from recbole_srt.training.trainer import Trainer
     from recbole_srt.training.unfreezing import set_trainable, stages
 
@@ -47,8 +47,7 @@ def fit_in_stages(run, saved=True):
         if better:
             best = (trainer, score, result)
         if saved and distributed.is_main() and score is not None:
-            state, _ = load_checkpoint(trainer.saved_model_file, trainer.device)  # the next stage starts here
-            run.model.load_state_dict(state["state_dict"])
+            load_weights(run.model, trainer.saved_model_file, trainer.device)  # the next stage starts here
     set_trainable(run.model, None)
     best[0].history = history
     return best[0], best[1], best[2], records
@@ -122,7 +121,7 @@ def test_by_item_group(run, trainer):
     for group, rows in (("cold", is_cold), ("warm", ~is_cold)):
         if rows.any():
             subset = dataset.copy(dataset.inter_feat[rows])
-            loader = eval_loader(run.config, "test", subset, getattr(run.test_data, "_sampler", None))
+            loader = eval_loader(run.config, "test", subset, loader_sampler(run.test_data))
             groups[group] = (int(rows.sum()), trainer.evaluate(loader, load_best_model=False))
     return groups
 

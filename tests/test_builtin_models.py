@@ -6,7 +6,7 @@ import os
 import pytest
 
 from recbole_srt.build import load_config
-from recbole_srt.compat import RecBoleTrainer
+from recbole_srt.training.recbole_trainer import RecBoleTrainer
 from recbole_srt.quick_start import run
 
 from conftest import QUIET, ml100k_files
@@ -80,3 +80,11 @@ def test_s3rec_pretrains_through_recboles_own_trainer(ml_slice, tmp_path, monkey
     # The pre-trained checkpoint loads with weights_only=True (RecBole's own pickles its Config).
     result = built.trainer.evaluate(built.test_data, load_best_model=True)
     assert os.path.isfile(os.path.join(str(tmp_path), "S3Rec-ml-slice-1.pth")) and "ndcg@5" in result
+
+
+def test_s3rec_tests_untrained_weights_with_zero_epochs(ml_slice, tmp_path, monkeypatch):
+    # epochs: 0 validates and tests the weights as they are, through RecBole's trainer too.
+    result = one_epoch("S3Rec", ml_slice, tmp_path, monkeypatch, epochs=0, pretrain_epochs=0,
+                       checkpoint_dir=str(tmp_path))
+    assert result["stopped_by"] == "zero_shot" and result["best_valid_score"] == result["best_valid_result"]["ndcg@5"]
+    assert set(result["test_result"]) == {"ndcg@5", "hit@5"}

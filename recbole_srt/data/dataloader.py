@@ -7,6 +7,7 @@ import torch
 from recbole.data.dataloader import FullSortEvalDataLoader
 from recbole.data.interaction import Interaction
 
+from recbole_srt.compat import LoaderFace
 from recbole_srt.data.dataset import TARGET_INDEX_FIELD
 from recbole_srt.data.schema import BatchSchema
 from recbole_srt.config_check import ConfigError
@@ -54,7 +55,7 @@ def gather(flat, index, keep):
     return torch.from_numpy(np.where(keep, flat[index], 0))
 
 
-class AllPositionsDataLoader:
+class AllPositionsDataLoader(LoaderFace):
     """Shuffled batches of ``train_batch_size`` windows (not rows) from the training split.
 
     With ``length_grouping: G > 1`` each batch is cut from a shuffled pool of G batches sorted
@@ -73,7 +74,7 @@ class AllPositionsDataLoader:
     """
 
     def __init__(self, config, dataset, shuffle=True, rank=0, world_size=1):
-        self.dataset = self._dataset = dataset
+        self.dataset = dataset
         self.shuffle = shuffle
         self.rank, self.world_size = rank, world_size
         self.batch_size = config["train_batch_size"]

@@ -2,15 +2,15 @@
 
 import numpy as np
 import torch
-from recbole.data.dataset import SequentialDataset
 from recbole.data.interaction import Interaction
 from recbole.utils.enum_type import FeatureSource, FeatureType
+from recbole_srt.compat import HookedSequentialDataset
 from recbole_srt.config_check import ConfigError
 
 TARGET_INDEX_FIELD = "target_index"  # position of a row's target in ``flat_items``
 
 
-class SequenceDataset(SequentialDataset):
+class SequenceDataset(HookedSequentialDataset):
     """Same rows, split and targets as :class:`SequentialDataset`, built without Python loops.
 
     RecBole's augmentation copies a history of ``MAX_ITEM_LIST_LENGTH`` items (and of every
@@ -94,7 +94,7 @@ class SequenceDataset(SequentialDataset):
     def item_histories(self, inter_feat):
         return self.histories(inter_feat, self.flat_items)
 
-    def _grouped_index(self, group_by_list):
+    def group_rows(self, group_by_list):
         """RecBole groups rows into one Python list per key, an object per interaction (seconds and hundreds
         of MB at 10M interactions). The same groups in the same order (keys by first appearance, rows
         ascending within a key), as one array of row indices and each group's [start, end) in it."""
@@ -105,11 +105,11 @@ class SequenceDataset(SequentialDataset):
         ends = np.cumsum(sizes)
         return GroupedRows(np.argsort(group, kind="stable"), ends - sizes, ends)
 
-    def _split_index_by_leave_one_out(self, grouped_index, leave_one_num):
+    def split_leave_one_out(self, grouped_index, leave_one_num):
         """RecBole's rule, vectorised: each group's last ``min(leave_one_num, size - 1)`` rows go one to
         each of the last parts, the rest to training; each part lists its rows group by group."""
         if not isinstance(grouped_index, GroupedRows):
-            return super()._split_index_by_leave_one_out(grouped_index, leave_one_num)
+            return super().split_leave_one_out(grouped_index, leave_one_num)
         sizes = grouped_index.ends - grouped_index.starts
         from_end = np.repeat(grouped_index.ends, sizes) - 1 - np.arange(len(grouped_index.rows))
         left_out = np.repeat(np.minimum(leave_one_num, sizes - 1), sizes)

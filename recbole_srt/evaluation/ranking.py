@@ -19,6 +19,7 @@ from recbole.utils import EvaluatorType
 
 from recbole_srt.compat import collected_data, loader_dataset
 from recbole_srt.evaluation.feedback import FeedbackEvaluation
+from recbole_srt.model import is_plugin_model
 
 
 class RankingEvaluation:
@@ -47,7 +48,8 @@ class RankingEvaluation:
         n_items = loader_dataset(eval_data).item_num
         full = isinstance(eval_data, FullSortEvalDataLoader)
         sampled = sampled_spec(self.config, eval_data, n_items)
-        feedback = self.feedback if getattr(model, "feedback_scale", None) is not None else None
+        plugin = is_plugin_model(model)
+        feedback = self.feedback if plugin and model.feedback_scale is not None else None
         self._ce_sum, self._ce_rows = 0.0, 0
         dataset = loader_dataset(eval_data)
         for batched_data in progress(eval_data, "Evaluate"):
@@ -115,7 +117,7 @@ class RankingEvaluation:
         scores = scores.view(-1, n_items)
         scores[:, 0] = -np.inf
         if self.cross_entropy:
-            logits = model.item_log_odds(scores) if hasattr(model, "item_log_odds") else scores  # tau applied
+            logits = model.item_log_odds(scores) if is_plugin_model(model) else scores  # tau applied
             self.collect_cross_entropy(logits, positive_u.to(self.device), positive_i.to(self.device))
         if history_index is not None:  # RecBole gives none for sequential models: history items stay ranked
             scores[history_index] = -np.inf
@@ -145,13 +147,13 @@ class RankingEvaluation:
     def score_distinct_histories(self, model, interaction, items):
         key_fields = [model.ITEM_SEQ, model.ITEM_SEQ_LEN]
         # Models may read more than the item history: the user id, the timestamps.
-        schema = getattr(model, "schema", None)
-        key_fields += [f for f in (getattr(model, "USER_ID", None), getattr(schema, "time_seq", None),
-                                   getattr(schema, "feedback_seq", None)) if f and f in interaction]
+        plugin = is_plugin_model(model)
+        key_fields += [f for f in (model.USER_ID, *((model.schema.time_seq, model.schema.feedback_seq) if plugin else ()))
+                       if f and f in interaction]
         key = torch.cat([interaction[f].reshape(len(interaction), -1).long() for f in key_fields], dim=1)
         first, inverse = unique_rows(key)
         histories = interaction[first]
-        if hasattr(model, "score_candidates"):
+        if plugin:
             return model.score_candidates(model.sequence_output(histories)[inverse], items)
         try:
             return model.full_sort_predict(histories)[inverse, items]

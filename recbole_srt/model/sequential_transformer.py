@@ -19,6 +19,7 @@ from recbole.model.abstract_recommender import SequentialRecommender
 from recbole.utils import InputType
 
 from recbole_srt.config_check import ConfigError
+from recbole_srt.contracts import Backbone, ItemEncoder, NextItemLoss, check_instance
 from recbole_srt.data.schema import BatchSchema, StepResult
 from recbole_srt.model.backbones import BACKBONES
 from recbole_srt.model.feedback import Feedback, FeedbackScale
@@ -43,7 +44,6 @@ class LossTerms:
 
 class SequentialTransformer(SequentialRecommender):
     input_type = InputType.POINTWISE
-    trains_on_windows = True  # the build path may feed it all-positions windows
 
     def __init__(self, config, dataset, catalog=None):
         super().__init__(config, dataset)
@@ -53,9 +53,10 @@ class SequentialTransformer(SequentialRecommender):
         self.schema = BatchSchema.from_config(config, config["TIME_FIELD"], config["feedback_field"])
         self.hidden_size = config["hidden_size"]
         self.initializer_range = config["initializer_range"]
-        self.item_encoder = ITEM_ENCODERS.get(config["item_encoder"]).from_config(config, catalog)
-        self.backbone = BACKBONES.get(config["backbone"]).from_config(config)
-        self.loss_fct = LOSSES.get(config["loss"]).from_config(config, catalog)
+        self.item_encoder = check_instance(ItemEncoder, ITEM_ENCODERS.get(config["item_encoder"]).from_config(config, catalog),
+                                           "item_encoder")
+        self.backbone = check_instance(Backbone, BACKBONES.get(config["backbone"]).from_config(config), "backbone")
+        self.loss_fct = check_instance(NextItemLoss, LOSSES.get(config["loss"]).from_config(config, catalog), "loss")
         self.next_item_weight = float(config["next_item_weight"])
         self.liked_targets_only = config["next_item_targets"] == "liked"
         self.feedback_field = config["feedback_field"]
@@ -63,7 +64,7 @@ class SequentialTransformer(SequentialRecommender):
         self.feedback = Feedback.from_config(config, self.feedback_scale)
         if self.feedback_scale is not None:
             self._check_feedback_data(config, dataset)
-        self.apply(self._init_weights)
+        self.apply(self._initialise)
         self._item_cache = None
         # Stands in for the target of a padding slot: an item the negative sampler can draw (finite log q).
         self.fill_item = int(torch.argmax(catalog.train_counts[1:])) + 1
@@ -88,9 +89,7 @@ class SequentialTransformer(SequentialRecommender):
         """Fail before any data is loaded, naming the offending key."""
         Feedback.check_config(config)
         for part in cls.parts(config):
-            check = getattr(part, "check_config", None)
-            if check is not None:
-                check(config)
+            part.check_config(config)
 
     def _check_feedback_data(self, config, dataset):
         values = getattr(dataset, "flat_feedback", None)
@@ -99,7 +98,7 @@ class SequentialTransformer(SequentialRecommender):
                               f"{config['dataset']} (load_col: {config['load_col']})")
         self.feedback_scale.check_values(values, self.feedback_field)
 
-    def _init_weights(self, module):
+    def _initialise(self, module):
         if isinstance(module, (torch.nn.Linear, torch.nn.Embedding, torch.nn.EmbeddingBag)):
             module.weight.data.normal_(mean=0.0, std=self.initializer_range)
             if getattr(module, "padding_idx", None) is not None:

@@ -17,6 +17,7 @@ import math
 import torch
 
 from recbole_srt.config_check import ConfigError
+from recbole_srt.model import is_plugin_model, plugin_model_names
 
 
 def window_loss_sum(model, window):
@@ -27,8 +28,9 @@ def window_loss_sum(model, window):
 def estimate_fisher(model, train_data, windows=1000):
     """{parameter name: F} of the trainable parameters, from the first ``windows`` windows of
     ``train_data`` (each batch split into single windows). Returns (fisher, windows used)."""
-    if not hasattr(model, "loss_terms"):
-        raise ConfigError(f"{type(model).__name__}: the Fisher is estimated for the plugin's models (SRT, IDTransformer)")
+    if not is_plugin_model(model):
+        raise ConfigError(f"{type(model).__name__}: the Fisher is estimated for the plugin's models "
+                          f"({plugin_model_names()})")
     # The model's own function, without dropout noise (modules and attention dropout read their
     # `training` flag); the top module stays in training mode, so gradients reach the item encoder.
     model.eval()

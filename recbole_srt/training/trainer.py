@@ -12,22 +12,20 @@ checkpoints, stop decisions) and the other ranks follow its decision to stop.
 """
 
 import math
-import os
 from contextlib import nullcontext
 from logging import getLogger
 from time import time
 
 import torch
 from recbole.data.interaction import Interaction
-from recbole.utils import get_local_time
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from recbole_srt.checkpoint import load_checkpoint, save_checkpoint
-from recbole_srt.config_check import ConfigError
+from recbole_srt.checkpoint import load_training_state, load_weights, save_training_state, unique_checkpoint_path
 from recbole_srt.data.schema import StepResult
 from recbole_srt.logs import show_progress
+from recbole_srt.model import is_plugin_model
 from recbole_srt import distributed
 from recbole_srt.training.callbacks import BestCheckpoint, EarlyStopping, LogMetrics, TimeBudget
 from recbole_srt.evaluation.ranking import RankingEvaluation
@@ -43,7 +41,7 @@ class TrainingStep(nn.Module):
         self.model = model
 
     def forward(self, interaction):
-        if hasattr(self.model, "training_step"):
+        if is_plugin_model(self.model):
             return self.model.training_step(interaction)
         loss = self.model.calculate_loss(interaction)
         if isinstance(loss, tuple):  # RecBole models may return several losses to be summed
@@ -78,7 +76,7 @@ class Trainer:
         self.amp_dtype = getattr(torch, config["amp_dtype"] or "bfloat16")
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=bool(config["enable_scaler"])
                                            and self.device.type == "cuda")
-        if config["torch_compile"] and hasattr(model, "backbone"):
+        if config["torch_compile"] and is_plugin_model(model):
             # In place: parameter names, checkpoints and DDP see the same module.
             model.backbone.compile()
         self.step_module = distributed.wrap(TrainingStep(model), config)
@@ -205,8 +203,7 @@ class Trainer:
             return None
         if load_best_model:
             path = model_file or self.saved_model_file
-            state, _ = load_checkpoint(path, self.device)
-            self.model.load_state_dict(state["state_dict"])
+            load_weights(self.model, path, self.device)
             self.logger.info(f"Loading model parameters from {path}")
         progress = (lambda batches, desc: tqdm(batches, total=len(batches), ncols=100, desc=desc)) \
             if self.progress else (lambda batches, desc: batches)
@@ -214,21 +211,11 @@ class Trainer:
 
     # ----- checkpoints -----------------------------------------------------------------
     def save_checkpoint(self, epoch):
-        """Weights always; optimizer and schedule only with ``checkpoint_optimizer: True`` (to resume)."""
-        state = {"epoch": epoch, "cur_step": self.cur_step, "best_valid_score": float(self.best_valid_score),
-                 "state_dict": self.model.state_dict()}
-        if self.config["checkpoint_optimizer"] and self.optimizer is not None:
-            state["optimizer"] = self.optimizer.state_dict()
-            if self.scheduler is not None:
-                state["scheduler"] = self.scheduler.state_dict()
-        save_checkpoint(self.saved_model_file, state, self.config, self.model)
+        save_training_state(self.saved_model_file, self, epoch)
 
     def resume(self, path):
         """Continue a run from a checkpoint saved with ``checkpoint_optimizer: True``."""
-        state, _ = load_checkpoint(path, self.device)
-        if "optimizer" not in state:
-            raise ConfigError(f"resume_from: '{path}' holds weights only; resuming needs a checkpoint saved "
-                             "with checkpoint_optimizer: True (use init_from to start from its weights)")
+        state = load_training_state(path, self.device)
         self.model.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.start_epoch, self.cur_step = state["epoch"] + 1, state["cur_step"]
@@ -243,18 +230,3 @@ def default_callbacks(config):
     if config["time_budget"]:
         callbacks.append(TimeBudget(config["time_budget"]))
     return callbacks
-
-
-_claimed_paths = set()
-
-
-def unique_checkpoint_path(folder, model):
-    """RecBole names checkpoints <model>-<time to the second>.pth: two runs started in the same second (parallel
-    processes, or quick runs in one process) overwrote each other's best model and tested the wrong one."""
-    stem = os.path.join(folder, f"{model}-{get_local_time()}-{os.getpid()}")
-    path, n = stem + ".pth", 1
-    while path in _claimed_paths or os.path.exists(path):
-        n += 1
-        path = f"{stem}-{n}.pth"
-    _claimed_paths.add(path)
-    return path

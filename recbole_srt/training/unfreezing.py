@@ -12,27 +12,16 @@ last over ``epochs``), with early stopping and its best epoch on validation; the
 from that best, and the run reports and tests the best of all stages.
 """
 
-from torch import nn
-
 from recbole_srt.config_check import ConfigError
-
-
-def backbone_layers(model):
-    """The backbone's stack of layers (``blocks`` in sasrec and llama, ``layers`` in hstu), or None."""
-    backbone = getattr(model, "backbone", None)
-    for name in ("layers", "blocks"):
-        stack = getattr(backbone, name, None)
-        if isinstance(stack, nn.ModuleList):
-            return stack
-    return None
+from recbole_srt.model import is_plugin_model, plugin_model_names
 
 
 def stages(model, config):
     """[(name, top layers or None for everything, whether the item encoder trains, epochs)]."""
-    layers = backbone_layers(model)
-    if layers is None:
+    if not is_plugin_model(model):
         raise ConfigError(f"unfreeze_stage_epochs: {type(model).__name__} has no backbone layers to unfreeze "
-                          "(the plugin's SRT and IDTransformer do)")
+                          f"(the plugin's {plugin_model_names()} do)")
+    layers = model.backbone.layers
     n, per_stage = len(layers), config["unfreeze_stage_epochs"]
     if config["unfreeze_item_encoder"] == "first":
         plan = [("item encoder", 0, True)] + [(f"item encoder + top {k} of {n} layers", k, True) for k in range(1, n)]
@@ -49,11 +38,9 @@ def set_trainable(model, top_layers, item_encoder=False):
         param.requires_grad = top_layers is None
     if top_layers is None:
         return
-    backbone = model.backbone
-    layers = list(backbone_layers(model))
+    layers = list(model.backbone.layers)
     trainable = (layers[len(layers) - top_layers:] if top_layers else []) + [
-        getattr(backbone, "final_norm", None), getattr(model, "loss_fct", None), getattr(model, "feedback", None),
-        model.item_encoder if item_encoder else None]
+        model.backbone.final_norm, model.loss_fct, model.feedback, model.item_encoder if item_encoder else None]
     for module in trainable:
         if module is not None:
             for param in module.parameters():

@@ -84,6 +84,10 @@ class HSTU(nn.Module):
     activation is SiLU by definition.
     """
 
+    # Seconds per unit of TIME_FIELD as loaded (~ = 1): the time buckets are in seconds, and a dataset yaml
+    # that scales its timestamps (ml-100k) says by how much.
+    config_keys = {"time_unit_seconds": None}
+
     def __init__(self, n_layers, n_heads, hidden_size, max_length, hidden_dropout, attn_dropout, eps=1e-6,
                  time_unit_seconds=1.0):
         super().__init__()

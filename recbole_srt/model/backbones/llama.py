@@ -61,6 +61,8 @@ class Llama(nn.Module):
     width (Llama shrinks it to 2/3 of 4 x hidden to keep the parameter count of a plain MLP; here
     it is taken as configured, so presets give 3 matrices of hidden x inner where SASRec has 2)."""
 
+    config_keys = {}  # the model's sizes and dropouts only
+
     def __init__(self, n_layers, n_heads, hidden_size, inner_size, max_length, hidden_dropout, attn_dropout,
                  eps=1e-6):
         super().__init__()
@@ -93,6 +95,10 @@ class Llama(nn.Module):
         if (hidden // heads) % 2:
             raise ConfigError(f"hidden_size / n_heads ({hidden} / {heads}) must be even: rotary embeddings "
                              "rotate pairs of dimensions")
+
+    @property
+    def layers(self):
+        return self.blocks  # parameter names keep "blocks": checkpoints saved before stay loadable
 
     def forward(self, item_repr, timestamps=None):
         """[batch, length, hidden] item representations -> outputs at every position.

@@ -48,6 +48,8 @@ class CausalBlock(nn.Module):
 
 @BACKBONES.register("sasrec")
 class CausalTransformer(nn.Module):
+    config_keys = {}  # sizes, dropouts, hidden_act and layer_norm_eps are the model's keys (its yaml)
+
     def __init__(self, n_layers, n_heads, hidden_size, inner_size, max_length,
                  hidden_dropout, attn_dropout, activation="gelu", eps=1e-12):
         super().__init__()
@@ -75,6 +77,10 @@ class CausalTransformer(nn.Module):
             raise ConfigError(f"hidden_size ({hidden}) must be divisible by n_heads ({heads})")
         if config["hidden_act"] not in ACTIVATIONS:
             raise ConfigError(f"hidden_act: unknown '{config['hidden_act']}'; choose one of {', '.join(sorted(ACTIVATIONS))}")
+
+    @property
+    def layers(self):
+        return self.blocks  # parameter names keep "blocks": checkpoints saved before stay loadable
 
     def forward(self, item_repr, timestamps=None):
         """[batch, length, hidden] item representations -> outputs at every position."""

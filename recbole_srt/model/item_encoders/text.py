@@ -16,6 +16,16 @@ class TextItemEncoder(nn.Module):
     """
 
     needs_text = True
+    # Read by the build path (recbole_srt/data/catalog.py), which tokenizes the catalog for the encoders that
+    # need text; ml-100k's yaml names its own fields.
+    config_keys = {
+        "text_fields": ["title", "brand"],  # item fields (token or token_seq) encoded as text
+        "text_max_tokens": {"title": 40, "brand": 8, "default": 40},  # SentencePiece pieces kept per field
+        "token_embedding_size": None,  # per-field token embedding size; ~ = hidden_size
+        "tokenizer_path": None,  # an existing SentencePiece .model; ~ = train one on the item texts and cache it
+        "tokenizer_vocab_size": 30000,  # BPE vocabulary, capped automatically on small corpora
+        "tokenizer_dir": "saved/tokenizers",  # cache of trained tokenizers
+    }
 
     def __init__(self, n_fields, vocab_size, token_dim, hidden_size):
         super().__init__()
@@ -35,6 +45,10 @@ class TextItemEncoder(nn.Module):
         encoder.set_item_tokens(catalog.token_tables)
         encoder.tokenizer = catalog.tokenizer
         return encoder
+
+    @staticmethod
+    def check_config(config):
+        pass  # the text fields are checked against the dataset's columns by the build path, before loading
 
     def set_item_tokens(self, tables):
         if len(tables) != self.n_fields:

@@ -14,6 +14,8 @@ from recbole_srt.config_check import ConfigError
 
 @LOSSES.register("full_ce")
 class FullCrossEntropyLoss(nn.Module):
+    config_keys = {"tau": 1.0, "label_smoothing": 0.0}
+
     def __init__(self, tau=1.0, label_smoothing=0.0):
         super().__init__()
         self.tau = tau

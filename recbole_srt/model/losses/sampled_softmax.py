@@ -18,6 +18,15 @@ class SampledSoftmaxLoss(nn.Module):
     a consistent estimate of the full softmax. A negative equal to the positive is masked.
     """
 
+    config_keys = {
+        "num_negatives": 1000,  # K
+        "neg_distribution": "popularity",  # popularity (of the training targets) or uniform
+        "neg_count_smoothing": 0,  # added to each item's training count before drawing (the SRT authors add 1)
+        "neg_sampling_scope": "batch",  # batch: K negatives shared by the step; row: K per target
+        "logq_correction": True,
+        "tau": 1.0,  # temperature of the logits
+    }
+
     def __init__(self, tau=1.0, num_negatives=1000, scope="batch", sampler=None, logq_correction=True):
         super().__init__()
         self.tau = tau
