@@ -14,7 +14,6 @@ augmented rows (one target per row); both go through :meth:`training_step`.
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from recbole.model.abstract_recommender import SequentialRecommender
 from recbole.utils import InputType
 
@@ -24,10 +23,9 @@ from recbole_srt.data.schema import BatchSchema, StepResult
 from recbole_srt.model.backbones import BACKBONES
 from recbole_srt.model.feedback import Feedback, FeedbackScale
 from recbole_srt.model.item_encoders import ITEM_ENCODERS
+from recbole_srt.model.item_encodings import CatalogCache, encode_named, popularity_prior
 from recbole_srt.model.losses import LOSSES
 from recbole_srt.model.flops import training_flops
-
-ITEM_CACHE_CHUNK = 65536
 
 
 @dataclass
@@ -65,14 +63,13 @@ class SequentialTransformer(SequentialRecommender):
         if self.feedback_scale is not None:
             self._check_feedback_data(config, dataset)
         self.apply(self._initialise)
-        self._item_cache = None
+        self.catalog_cache = CatalogCache()
         # Stands in for the target of a padding slot: an item the negative sampler can draw (finite log q).
         self.fill_item = int(torch.argmax(catalog.train_counts[1:])) + 1
         # Scoring only, never trained: a model carried to a new catalog knows nothing of that catalog's
         # popularity, which most-popular ranks by. Added as beta log(1 + count) to the logits (scores / tau).
-        prior = float(config["score_popularity_prior"] or 0.0)
-        log_counts = torch.log1p(catalog.train_counts.double()).float()
-        self.register_buffer("score_prior", prior * self.loss_fct.tau * log_counts if prior else None, persistent=False)
+        self.register_buffer("score_prior", popularity_prior(catalog.train_counts, config["score_popularity_prior"],
+                                                             self.loss_fct.tau), persistent=False)
 
     @classmethod
     def parts(cls, config):
@@ -111,29 +108,21 @@ class SequentialTransformer(SequentialRecommender):
 
     # ----- items -----------------------------------------------------------------------
     def item_representations(self):
-        """phi(i) of the whole catalog, computed once and reused until the next training step."""
-        if self.training or self._item_cache is None:
-            device = next(self.parameters()).device
-            ids = torch.arange(self.item_encoder.n_items, device=device)
-            with torch.set_grad_enabled(self.training):
-                cache = torch.cat([self.item_encoder(chunk) for chunk in ids.split(ITEM_CACHE_CHUNK)])
-            if self.training:
-                return cache
-            self._item_cache = cache
-        return self._item_cache
+        """phi(i) of the whole catalog (cached between training steps)."""
+        return self.catalog_cache.get(self.item_encoder, self.training)
 
     def set_item_tokens(self, tables):
         """Point a text model at another catalog (token tables from ``recbole_srt.data.catalog``)."""
         self.item_encoder.set_item_tokens(tables)
-        self._item_cache = None
+        self.catalog_cache.clear()
         self.score_prior = None  # the counts were the old catalog's: another catalog's items have none here
 
     def train(self, mode=True):
-        self._item_cache = None
+        self.catalog_cache.clear()
         return super().train(mode)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
-        self._item_cache = None
+        self.catalog_cache.clear()
         return super().load_state_dict(state_dict, strict=strict, assign=assign)
 
     # ----- sequences -------------------------------------------------------------------
@@ -207,7 +196,7 @@ class SequentialTransformer(SequentialRecommender):
         return terms.item_losses[terms.item_weights], int(terms.targets), terms.components
 
     def loss_terms(self, interaction, neg_ids=None):
-        self._item_cache = None
+        self.catalog_cache.clear()
         item_seq = interaction[self.ITEM_SEQ]
         pos_ids, real, values = self.loss_slots(interaction)
         predicts_feedback = self.feedback is not None and self.feedback.head is not None
@@ -237,31 +226,9 @@ class SequentialTransformer(SequentialRecommender):
         return LossTerms(item_losses, item_weights, feedback_losses, real, real.sum(), components)
 
     def encode_items(self, item_seq, pos_ids, neg_ids, scores_catalog=False, dedupe=None):
-        """Representations of the inputs, the targets and the candidates (the catalog or the negatives),
-        and the item ids that were encoded (for FLOPs). Where the step names at least as many items as
-        the catalog holds, the catalog is encoded once and looked up; otherwise each named item is encoded
-        where it stands (GPU: no data-dependent shape) or each distinct one once (CPU: less work; ``dedupe``
-        overrides the choice)."""
-        named = [item_seq.reshape(-1), pos_ids] + ([neg_ids.reshape(-1)] if neg_ids is not None else [])
-        n_named = sum(len(ids) for ids in named)
-        if scores_catalog or self.item_encoder.n_items <= n_named:
-            catalog = self.item_representations()
-            # An embedding lookup, not tensor indexing: indexing's backward sorts the (many repeated) ids and
-            # took a quarter of a GPU step; the embedding's backward is built for repeated rows.
-            candidates = catalog if neg_ids is None else F.embedding(neg_ids, catalog)
-            encoded = torch.arange(len(catalog), device=item_seq.device)
-            return F.embedding(item_seq, catalog), F.embedding(pos_ids, catalog), candidates, encoded
-        flat = torch.cat(named)
-        if dedupe is None:
-            dedupe = not flat.is_cuda
-        if dedupe:
-            encoded, inverse = torch.unique(flat, return_inverse=True)
-            reps = F.embedding(inverse, self.item_encoder(encoded))
-        else:
-            reps, encoded = self.item_encoder(flat), flat
-        n_seq, n_pos = item_seq.numel(), len(pos_ids)
-        candidates = reps[n_seq + n_pos:].view(*neg_ids.shape, -1) if neg_ids is not None else None
-        return reps[:n_seq].view(*item_seq.shape, -1), reps[n_seq:n_seq + n_pos], candidates, encoded
+        """See :func:`recbole_srt.model.item_encodings.encode_named`."""
+        return encode_named(self.item_encoder, self.item_representations, item_seq, pos_ids, neg_ids,
+                            scores_catalog, dedupe)
 
     def _dense_negatives(self, neg_ids, real):
         """Given negatives ([K] shared, or [targets, K] one row per real target) at every slot."""
