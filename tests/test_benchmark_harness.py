@@ -1,0 +1,31 @@
+"""The benchmark harness: the one aggregate over seeds, the one results writer, the one machine line."""
+
+import json
+
+from benchmarks import harness
+
+
+def test_mean_and_sample_sd_over_seeds():
+    assert harness.mean_sd([0.02]) == (0.02, 0.0)
+    mean, sd = harness.mean_sd([0.01, 0.03])
+    assert abs(mean - 0.02) < 1e-12 and abs(sd - 0.0141421356) < 1e-9
+    assert harness.mean_sd_text([0.01, 0.03]) == "0.0200 ± 0.0141"
+    assert harness.mean_sd_text([0.01]) == "0.0100"  # one seed: no spread to show
+
+
+def test_update_reads_changes_and_writes_one_file(tmp_path):
+    path = str(tmp_path / "sub" / "x.json")
+    assert harness.update(path, lambda old: {"rows": (old or {}).get("rows", []) + [1]}) == {"rows": [1]}
+    harness.update(path, lambda old: {"rows": old["rows"] + [2]})
+    assert json.loads(open(path).read()) == {"rows": [1, 2]}
+    assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["x.json", "x.json.lock"]
+
+
+def test_tables_commands_and_machines_as_pages_print_them():
+    assert harness.table(["a", "b"], [[1, ""]]) == ["| a | b |", "|---|---|", "| 1 |  |"]
+    command = harness.command_line("benchmarks/x.py", ["--quick", "--out", "/tmp/o", "--data_path=/d", "--set", "a b"])
+    assert command == "python benchmarks/x.py --quick --set 'a b'"
+    assert harness.describe("x86_64, 2 CPUs") == "x86_64, 2 CPUs"  # recorded before the harness: as it is
+    machine = {"cpu": "EPYC", "cores": 2, "memory_gib": 8.0, "python": "3.11", "numpy": "2.4", "pandas": "2.3"}
+    assert harness.describe(machine) == "EPYC, 2 cores, 8.0 GiB; Python 3.11, numpy 2.4, pandas 2.3"
+    assert [harness.parse_count(t) for t in ("10M", "25K", "500", "1.5k")] == [10 ** 7, 25000, 500, 1500]
