@@ -112,7 +112,7 @@ def run_one(spec, data_path, runs_dir, timeout=None, keep_checkpoints=False):
     record["status"] = status
     if status == "ok" and not keep_checkpoints:
         for name in os.listdir(run_dir):
-            if name.endswith(".pth") or name.endswith(".pth.json"):
+            if name.endswith((".pth", ".pth.json", ".safetensors", ".safetensors.json", ".optim.pt")):
                 os.remove(os.path.join(run_dir, name))
     return record
 

@@ -14,10 +14,14 @@ def test_checkpoint_holds_weights_config_and_tokenizer_and_loads_with_weights_on
     model, trainer = run.model, run.trainer
     trainer.save_checkpoint(3)
 
-    # torch.load(weights_only=True) refuses any pickled object: the file holds tensors only.
-    state = torch.load(trainer.saved_model_file, weights_only=True)
-    assert state["epoch"] == 3 and "optimizer" not in state  # optimizer state only when asked
+    # safetensors by default: tensors only, readable without torch or pickle.
+    assert trainer.saved_model_file.endswith(".safetensors")
+    from safetensors.numpy import load_file
+
+    assert set(load_file(trainer.saved_model_file)) == set(model.state_dict())
+    assert not os.path.exists(trainer.saved_model_file + ".optim.pt")  # optimizer state only when asked
     state, meta = load_checkpoint(trainer.saved_model_file)
+    assert state["epoch"] == 3 and "optimizer" not in state
     assert meta["model"] == "SRT" and meta["config"]["hidden_size"] == 64
     assert meta["tokenizer"] == run.catalog.tokenizer and meta["tokenizer"]["path"].endswith(".model")
     # Token tables belong to the catalog, not to the checkpoint.
@@ -37,9 +41,13 @@ def test_optimizer_state_is_saved_only_when_asked_and_resume_needs_it(tmp_path):
     light.trainer.fit(light.train_data, light.valid_data)
     heavy = make_run("SRT", checkpoint_dir=str(tmp_path / "b"), epochs=1, checkpoint_optimizer=True)
     heavy.trainer.fit(heavy.train_data, heavy.valid_data)
-    small, big = (os.path.getsize(r.trainer.saved_model_file) for r in (light, heavy))
+    small = os.path.getsize(light.trainer.saved_model_file)
+    big = sum(os.path.getsize(heavy.trainer.saved_model_file + end) for end in ("", ".optim.pt"))
     assert big > 2.5 * small  # Adam keeps two moments per weight
-    assert "optimizer" in torch.load(heavy.trainer.saved_model_file, weights_only=True)
+    # Nested optimizer state, which safetensors cannot hold, goes beside the weights, read with weights_only=True.
+    assert "optimizer" in torch.load(heavy.trainer.saved_model_file + ".optim.pt", weights_only=True)
+    with pytest.raises(ValueError, match=r"resume_from: .* finished epoch 1 of epochs: 1; nothing is left to train"):
+        make_run("SRT", resume_from=heavy.trainer.saved_model_file, epochs=1)
 
     with pytest.raises(ValueError, match="holds weights only; resuming needs a checkpoint saved with checkpoint_optimizer"):
         make_run("SRT", resume_from=light.trainer.saved_model_file)
@@ -72,5 +80,5 @@ def test_trainers_started_in_the_same_second_get_their_own_checkpoint(tmp_path):
     run = make_run("SRT", checkpoint_dir=str(tmp_path))
     first, second = Trainer(run.config, run.model), Trainer(run.config, run.model)
     assert first.saved_model_file != second.saved_model_file
-    assert all(path.startswith(str(tmp_path)) and path.endswith(".pth")
+    assert all(path.startswith(os.path.join(str(tmp_path), "SRT-ml-100k-")) and path.endswith(".safetensors")
                for path in (first.saved_model_file, second.saved_model_file))

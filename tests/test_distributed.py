@@ -34,7 +34,7 @@ def launch(folder, processes, script, *args, timeout=300):
 
 def results_of(folder):
     """The results JSON files a run wrote to its checkpoint folder (not the checkpoints' sidecars)."""
-    return [p for p in glob.glob(str(folder / "*.json")) if not p.endswith(".pth.json")]
+    return [p for p in glob.glob(str(folder / "*.json")) if not p.endswith((".pth.json", ".safetensors.json"))]
 
 
 def test_each_rank_trains_on_a_disjoint_equal_share_of_the_batches_reshuffled_every_epoch():
@@ -62,7 +62,7 @@ def test_two_processes_match_one_process_with_the_same_global_batch_and_only_ran
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("test result:") == 1  # printed by rank 0 only
     assert "global batch = per-rank batch 64 x world size 2 x gradient_accumulation_steps 1 = 128" in done.stderr
-    assert len(results_of(two)) == 1 and len(glob.glob(str(two / "*.pth"))) == 1
+    assert len(results_of(two)) == 1 and len(glob.glob(str(two / "*.safetensors"))) == 1
     assert len(os.listdir(two / "IDTransformer")) == 1  # one log file
     with open(results_of(two)[0]) as f:
         two_proc = json.load(f)

@@ -84,7 +84,7 @@ class Trainer:
         self.evaluation = RankingEvaluation(config)
         # Fine-tuning: the pull towards the pre-trained weights (not part of the logged loss)
         self.ewc = EWC(model, fisher_path(config), config["ewc_lambda"], self.logger) if config["ewc_lambda"] else None
-        self.saved_model_file = unique_checkpoint_path(config["checkpoint_dir"], config["model"])
+        self.saved_model_file = unique_checkpoint_path(config["checkpoint_dir"], config["model"], config["dataset"])
         self.callbacks = callbacks if callbacks is not None else default_callbacks(config)
         self.start_epoch, self.cur_step = 0, 0
         self.best_valid_score, self.best_valid_result = (-math.inf if self.bigger else math.inf), None
@@ -215,7 +215,7 @@ class Trainer:
 
     def resume(self, path):
         """Continue a run from a checkpoint saved with ``checkpoint_optimizer: True``."""
-        state = load_training_state(path, self.device)
+        state = load_training_state(path, self.device, epochs=self.epochs)
         self.model.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.start_epoch, self.cur_step = state["epoch"] + 1, state["cur_step"]
