@@ -4,7 +4,20 @@ import argparse
 import json
 import sys
 
+from dataset_prep.inputs import check_name
 from dataset_prep.readers import DumpError
+
+
+def report_bad_lines(bad_lines, out=None):
+    """The skipped lines that stats.json counts, said on the console too: their count by reason and the first
+    line numbers of each (stderr: stdout stays one JSON line)."""
+    out = out or sys.stderr
+    total = sum(entry["lines"] for entry in bad_lines.values())
+    if not total:
+        return
+    print(f"warning: {total} input line(s) skipped (counted in stats.json):", file=out)
+    for reason, entry in bad_lines.items():
+        print(f"  {reason}: {entry['lines']} (first at line {', '.join(map(str, entry['examples']))})", file=out)
 
 
 def main(argv=None):
@@ -63,6 +76,8 @@ def main(argv=None):
 
     args = parser.parse_args(argv)
     try:
+        if args.command in ("convert", "merge"):
+            check_name("--name", args.name)
         if args.command == "convert":
             from dataset_prep.convert import convert as run_convert
 
@@ -71,6 +86,7 @@ def main(argv=None):
                                 exclude=args.exclude, exclude_items=args.exclude_items, categories=args.category,
                                 tokenizer=args.tokenizer, vocab_size=args.vocab_size, progress=not args.quiet)
             print(json.dumps({k: stats[k] for k in ("interactions", "users", "items", "items_with_title")}))
+            report_bad_lines(stats.get("bad_lines") or {})
         elif args.command == "merge":
             from dataset_prep.merge import merge as run_merge
 

@@ -8,6 +8,15 @@ import shutil
 from contextlib import contextmanager
 
 
+def check_name(option, name):
+    """Raise a ValueError naming ``option`` unless ``name`` is a plain file name: it becomes OUT/NAME/NAME.inter,
+    so a separator or '..' would write outside OUT (``--name ../x`` made a folder named '...')."""
+    if not name or not name.strip() or "/" in name or "\\" in name or os.sep in name or ".." in name or name.startswith("."):
+        raise ValueError(f"{option}: {name!r} is used as a folder and file name, so it may not be empty, start with "
+                         "'.' or contain '/', '\\' or '..'; put the folder in --out instead")
+    return name
+
+
 def check_file(option, path):
     """Raise an OSError naming ``option`` unless ``path`` is a file this process can open."""
     try:
