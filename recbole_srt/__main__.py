@@ -32,7 +32,8 @@ def main(argv=None):
     except (ConfigError, FileNotFoundError) as error:  # user errors: a bad key, value or file
         if args.debug:
             raise
-        print(f"error: {error}\n(run with --debug for the traceback)", file=sys.stderr)
+        message = " ".join(str(error).split())  # one line, whatever the message held
+        print(f"error: {message} (--debug: traceback)", file=sys.stderr)
         return 2
     if result is None:  # a torchrun rank other than 0: rank 0 tests and prints
         return 0

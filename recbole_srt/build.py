@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass, field
 from logging import getLogger
 
+import torch
 from recbole.data.utils import create_dataset as recbole_create_dataset
 from recbole.data.utils import create_samplers, get_dataloader
 from recbole.model.abstract_recommender import AbstractRecommender
@@ -15,13 +16,16 @@ from recbole.utils import EvaluatorType, ModelType, init_seed
 
 import recbole_srt.compat as compat
 from recbole_srt import distributed
-from recbole_srt.checkpoint import init_from
+from recbole_srt.checkpoint import init_from, load_checkpoint, load_training_state
 from recbole_srt.config import SRTConfig
 from recbole_srt.config_check import ConfigError, check_valid_metric
+from recbole_srt.data.atomic_check import check_atomic_files
 from recbole_srt.data.catalog import build_catalog, check_text_fields
 from recbole_srt.data.dataloader import AllPositionsDataLoader, SampledRankingDataLoader
 from recbole_srt.data.dataset import SequenceDataset
 from recbole_srt.model import is_plugin_model, plugin_model_names
+from recbole_srt.results import check_folder, check_results_file
+from recbole_srt.training.optim import check_learner
 from recbole_srt import distributed
 from recbole_srt.training.recbole_trainer import recbole_trainer
 from recbole_srt.training.trainer import Trainer
@@ -121,9 +125,18 @@ def check_plugin_keys(config):
     steps = config["gradient_accumulation_steps"]
     if steps is not None and (isinstance(steps, bool) or not isinstance(steps, int) or steps < 1):
         raise ConfigError(f"gradient_accumulation_steps must be an integer >= 1, got {steps!r}")
-    for key in ("init_from", "resume_from"):
-        if config[key] and not os.path.isfile(config[key]):
-            raise FileNotFoundError(f"{key}: checkpoint not found: '{config[key]}'")
+    check_results_file(config)
+    for key in ("checkpoint_dir", "log_dir", "tokenizer_dir", "tensorboard_dir"):
+        if config[key]:
+            check_folder(key, config[key])
+    if not has_recbole_trainer(config):
+        check_learner(config)
+    check_atomic_files(config)
+    # A checkpoint that is missing, truncated, incomplete or already finished stops here, before any data is loaded.
+    if config["init_from"]:
+        load_checkpoint(config["init_from"], key="init_from")
+    if config["resume_from"]:
+        load_training_state(config["resume_from"], epochs=config["epochs"])
 
 
 def check_time_column(config):
@@ -237,19 +250,45 @@ def protocol_notes(config, dataset):
     return notes
 
 
+def split_notes(dataset, train_data, valid_data, test_data):
+    """Users the split leaves out of the test, counted: a user with one interaction has no target at all (neither
+    trained nor tested on), one with two only a training target; RecBole drops both silently."""
+    uid = dataset.uid_field
+    total = dataset.user_num - 1
+    if uid is None or total <= 0:
+        return []
+
+    def users(loader):
+        if not loader:
+            return torch.zeros(0, dtype=torch.long)
+        return torch.unique(compat.loader_dataset(loader).inter_feat[uid])
+
+    tested = users(test_data)
+    seen = torch.unique(torch.cat([users(train_data), users(valid_data), tested]))
+    single, untested = total - len(seen), total - len(tested)
+    if not untested:
+        return []
+    return [f"test: {untested} of {total} users are not tested: {single} have a single interaction (no target: "
+            f"neither trained nor tested on) and {untested - single} too few for a test item after the validation "
+            "split (training only); filter them with user_inter_num_interval to make it explicit"]
+
+
 def build_run(config):
     """Everything a run needs, built from a config returned by :func:`load_config`."""
     init_seed(config["seed"], config["reproducibility"])
     dataset = create_dataset(config)
     getLogger().info(dataset)
     train_data, valid_data, test_data = data_preparation(config, dataset)
-    notes = protocol_notes(config, dataset)
+    notes = protocol_notes(config, dataset) + split_notes(dataset, train_data, valid_data, test_data)
     for note in notes:
         getLogger().warning(note)
     # Dropout differs across ranks; the initial weights are rank 0's (DDP broadcasts them).
     init_seed(config["seed"] + distributed.rank(), config["reproducibility"])
     with distributed.main_first():  # rank 0 trains and caches the tokenizer, the others read it
         model, catalog = make_model(config, compat.loader_dataset(train_data))
+    for note in catalog.notes if catalog is not None else ():  # item texts that are empty
+        notes.append(note)
+        getLogger().warning(note)
     if config["init_from"]:
         init_from(model, config["init_from"])
     getLogger().info(model)

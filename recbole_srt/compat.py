@@ -141,7 +141,21 @@ def _config_base():
         """RecBole 1.2.1's Config with the private steps the plugin extends turned into named hooks:
         ``command_line()``, ``resolve_model(model)``, ``layer_defaults(model, dataset)`` (after RecBole's
         own yaml files), ``finalise(final_dict)`` and ``after_defaults(final_dict)`` (after RecBole derives
-        eval_type, valid_metric_bigger...). Only this class knows those private names."""
+        eval_type, valid_metric_bigger...), ``yaml_loader_class()``, ``config_files(paths)`` and
+        ``convert_values(dict)``. Only this class knows those private names.
+
+        RecBole's ``_convert_config_dict`` runs ``eval`` on every string of a config dict (and of the command line):
+        ``convert_values`` replaces it, so no configuration value is ever executed; its yaml loader is yaml's
+        FullLoader, replaced by ``yaml_loader_class()``."""
+
+        def _build_yaml_loader(self):
+            return self.yaml_loader_class()
+
+        def _load_config_files(self, file_list):
+            return self.config_files(file_list)
+
+        def _convert_config_dict(self, config_dict):
+            return self.convert_values(config_dict)
 
         def _load_cmd_line(self):
             return self.command_line()

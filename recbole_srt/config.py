@@ -12,6 +12,7 @@ import ast
 import importlib
 import inspect
 import os
+import re
 
 import torch
 import yaml
@@ -20,7 +21,7 @@ from recbole.utils import ModelType
 
 import recbole_srt.compat as compat
 from recbole_srt.model import is_plugin_model
-from recbole_srt.config_check import ConfigError, check_types, check_unknown_keys, known_keys
+from recbole_srt.config_check import ConfigError, check_ranges, check_types, check_unknown_keys, known_keys
 
 PROPERTIES_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "properties")
 # Options of run_recbole_srt.py itself, which reach the Config as command-line keys.
@@ -70,12 +71,73 @@ def get_model(name):
     raise ConfigError(f"--model={name}: no such sequential model. Known: {', '.join(sorted(models, key=str.lower))}")
 
 
-def read_yaml(path):
-    with open(path, encoding="utf-8") as f:
-        try:
-            return yaml.safe_load(f) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: not valid yaml ({error})") from None
+class LiteralLoader(yaml.SafeLoader):
+    """yaml's safe loader (no Python objects, no tags that run code) with RecBole's float rule: ``1e-3`` is a
+    number, as in RecBole's own loader, not the string a plain YAML 1.1 loader makes of it."""
+
+
+LiteralLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                 |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                 |\.[0-9_]+(?:[eE][-+][0-9]+)?
+                 |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+                 |[-+]?\.(?:inf|Inf|INF)
+                 |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."),
+)
+
+
+def read_yaml(path, source=None):
+    """A yaml file of ``key: value`` lines as a dict ({} when empty); a file that is missing, not UTF-8, not valid
+    yaml or not a mapping stops with a one-line :class:`ConfigError` naming the file (and the line)."""
+    source = source or f"file {path}"
+    try:
+        with open(path, encoding="utf-8") as f:
+            values = yaml.load(f, Loader=LiteralLoader)
+    except FileNotFoundError:
+        raise ConfigError(f"{source}: not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{source}: is a folder, not a yaml file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{source}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = " ".join(str(getattr(error, "problem", None) or error).split())
+        raise ConfigError(f"{source}{where}: not valid yaml ({problem})") from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ConfigError(f"{source}: expected 'key: value' lines at the top level, got a {type(values).__name__}")
+    return values
+
+
+_SPELLED = {"true": True, "false": False, "none": None, "~": None}
+
+
+def literal(raw):
+    """A string from the command line or a config dict read as a Python literal where it is one (``1e-3``,
+    ``[5, 10]``, ``{'mode': 'full'}``, ``True``), else kept as the string. Never evaluated: RecBole 1.2.1
+    ``eval``s these strings, which runs any code a value holds."""
+    if not isinstance(raw, str):
+        return raw
+    try:
+        value = ast.literal_eval(raw.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return _SPELLED.get(raw.strip().lower(), raw)
+    # RecBole's rule: only plain values replace the string (not sets, bytes, complex numbers, Ellipsis).
+    return value if value is None or isinstance(value, (str, int, float, list, tuple, dict, bool)) else raw
+
+
+def check_file_name(key, value):
+    """A value that becomes part of a file or folder name (the dataset, a prepared dataset's name) may not climb
+    out of its folder: no path separator, no '..', not empty."""
+    text = str(value)
+    if not text.strip() or "/" in text or "\\" in text or os.sep in text or ".." in text or "\0" in text:
+        raise ConfigError(f"{key}: {text!r} is used as a file name, so it may not be empty or contain '/', '\\' "
+                          "or '..'; put the folder in data_path instead")
+    return value
 
 
 def parse_command_line(argv):
@@ -85,10 +147,7 @@ def parse_command_line(argv):
         key, sep, raw = arg[2:].partition("=") if arg.startswith("--") else ("", "", "")
         if not key or not sep:
             raise ConfigError(f"command line: expected --key=value, got '{arg}'")
-        try:
-            value = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            value = {"true": True, "false": False, "none": None, "~": None}.get(raw.lower(), raw)
+        value = literal(raw)
         if key in values and values[key] != value:
             raise ConfigError(f"command line: --{key} is given twice with different values")
         values[key] = value
@@ -100,11 +159,26 @@ class SRTConfig(compat.HookedConfig):
         """``argv``: ``--key=value`` arguments (``run_recbole_srt.py`` passes its own); unlike
         RecBole's Config, ``sys.argv`` is never read, so a library call sees only what it is given."""
         self._argv = list(argv)
+        if dataset is not None:
+            check_file_name("dataset", dataset)
         super().__init__(model, dataset, config_file_list, config_dict)
+        check_file_name("dataset", self.dataset)
         self._check_user_keys(config_file_list or [], config_dict or {})
 
     def command_line(self):
         return parse_command_line(self._argv)
+
+    def yaml_loader_class(self):
+        return LiteralLoader
+
+    def config_files(self, paths):
+        values = {}
+        for path in paths or []:
+            values.update(read_yaml(path))
+        return values
+
+    def convert_values(self, values):
+        return {key: literal(value) for key, value in values.items()}
 
     def resolve_model(self, model):
         if model is None:
@@ -181,3 +255,4 @@ class SRTConfig(compat.HookedConfig):
         known = known_keys(PROPERTIES_DIR, extra={**part_defaults(), **self.internal_config_dict})
         check_unknown_keys(sources, known)
         check_types(self.final_config_dict, self.internal_config_dict, sources)
+        check_ranges(self.final_config_dict, sources)

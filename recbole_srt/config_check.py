@@ -325,3 +325,45 @@ def check_valid_metric(config, extra: Iterable[str] = ()) -> None:
     if str(config["valid_metric"]).lower() not in reported:
         raise ConfigError(f"valid_metric '{config['valid_metric']}' is not reported by validation, which gives "
                           f"{', '.join(sorted(reported))} (metrics x topk): set valid_metric, metrics or topk")
+
+
+# ---------------------------------------------------------------------------------------------
+# Ranges
+
+# What a key means decides the values it can take: (lowest, lowest allowed?, highest, highest allowed?, meaning).
+_SIZE = (1, True, None, False, "a size: an integer >= 1")
+_COUNT = (0, True, None, False, "a count: an integer >= 0")
+_RATE = (0, False, None, False, "a rate: a number > 0")
+_NON_NEGATIVE = (0, True, None, False, "a number >= 0")
+_PROBABILITY = (0, True, 1, False, "a probability in [0, 1)")
+_FRACTION = (0, True, 1, True, "a fraction in [0, 1]")
+RANGES = {
+    **dict.fromkeys(("train_batch_size", "eval_batch_size", "MAX_ITEM_LIST_LENGTH", "hidden_size", "inner_size",
+                     "n_layers", "n_heads", "embedding_size", "tokenizer_vocab_size", "fisher_windows",
+                     "feedback_levels", "rerank_top", "token_embedding_size", "ddp_timeout"), _SIZE),
+    **dict.fromkeys(("epochs", "stopping_step", "unfreeze_stage_epochs"), _COUNT),
+    **dict.fromkeys(("learning_rate", "layer_norm_eps", "tau", "initializer_range", "clip_grad_norm"), _RATE),
+    **dict.fromkeys(("weight_decay", "ewc_lambda", "feedback_weight", "next_item_weight", "label_smoothing"),
+                    _NON_NEGATIVE),
+    **dict.fromkeys(("hidden_dropout_prob", "attn_dropout_prob", "dropout_prob"), _PROBABILITY),
+    "warmup_ratio": _FRACTION,
+}
+
+
+def check_ranges(values: Mapping[str, object], sources: Mapping[str, str]) -> None:
+    """Raise ConfigError for the first user-given key (in sorted order) whose number lies outside what the key
+    means (:data:`RANGES`): ``train_batch_size: 0``, ``learning_rate: -1``, ``hidden_dropout_prob: 2.0`` would
+    otherwise fail deep inside training, or train to nonsense. None (``~``) is left to the key's own checks."""
+    for key in sorted(sources, key=str):
+        if key not in RANGES or key not in values:
+            continue
+        value = values[key]
+        if value is None or not _is_number(value):
+            continue
+        low, low_in, high, high_in, meaning = RANGES[key]
+        integral = meaning.endswith(("integer >= 1", "integer >= 0"))
+        ok = (not integral or _is_integer(value)) and (value >= low if low_in else value > low)
+        if high is not None:
+            ok = ok and (value <= high if high_in else value < high)
+        if not ok or (isinstance(value, float) and value != value):
+            raise ConfigError(f"{key} must be {meaning}, got {_shown(value)} (from {sources[key]})")

@@ -16,6 +16,7 @@ from recbole_srt.build import build_run, eval_loader, load_config
 from recbole_srt.compat import loader_dataset, loader_sampler
 from recbole_srt.checkpoint import config_dict as resolved_config, jsonable, tokenizer_of
 from recbole_srt.logs import init_logging
+from recbole_srt.results import write_results
 from recbole_srt.model.sizes import parameter_counts
 from recbole_srt import distributed
 
@@ -99,13 +100,8 @@ def train_and_test(run, saved=True):
         "tokenizer": tokenizer_of(run.model),
         "config": resolved_config(config),
     }
-    path = config["results_file"] or os.path.join(
-        config["checkpoint_dir"], f"{config['model']}-{config['dataset']}-{get_local_time()}.json"
-    )
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(jsonable(result), f, indent=1)
-    result["results_file"] = path
+    # A new file per run, never over another run's (recbole_srt/results.py)
+    result["results_file"] = write_results(config, jsonable(result))
     return result
 
 

@@ -111,11 +111,29 @@ def resolve_tokenizer(config, texts):
             train_tokenizer(sentences, vocab, tmp)
             trained = spm.SentencePieceProcessor(model_file=tmp).vocab_size()
             path = os.path.join(folder, f"{config['dataset']}-bpe{trained}-{digest}.model")
-            os.replace(tmp, path)
-            getLogger().info(f"Trained SentencePiece BPE on {len(sentences)} texts: {trained} pieces "
-                             f"(tokenizer_vocab_size {vocab}) -> {path}")
-    sp = spm.SentencePieceProcessor(model_file=path)
-    return sp, path, file_sha256(path)
+            if publish_once(tmp, path):
+                getLogger().info(f"Trained SentencePiece BPE on {len(sentences)} texts: {trained} pieces "
+                                 f"(tokenizer_vocab_size {vocab}) -> {path}")
+    # The processor and the digest from the same bytes: what the checkpoint records is what the run used.
+    with open(path, "rb") as f:
+        data = f.read()
+    sp = spm.SentencePieceProcessor(model_proto=data)
+    return sp, path, hashlib.sha256(data).hexdigest()
+
+
+def publish_once(tmp, path):
+    """Give the finished file ``tmp`` the name ``path`` unless another run already did (two runs training the same
+    cache at once): the first one's file stays, and every run then reads that one. True if this run's was kept."""
+    try:
+        os.link(tmp, path)  # fails if ``path`` exists: never replaces a tokenizer another run may be reading
+    except FileExistsError:
+        os.remove(tmp)
+        return False
+    except OSError:  # no hard links on this file system: an atomic rename; this run then reads the file it finds
+        os.replace(tmp, path)
+        return True
+    os.remove(tmp)
+    return True
 
 
 def encode_texts(sp, strings, max_tokens):

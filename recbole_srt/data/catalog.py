@@ -5,7 +5,7 @@ not in a model's ``__init__``: the model receives an :class:`ItemCatalog` and do
 """
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -20,6 +20,7 @@ class ItemCatalog:
     token_tables: list = None  # per text field: [n_items, max tokens] SentencePiece ids + 1, 0 = padding
     vocab_size: int = None  # token ids are < vocab_size
     tokenizer: dict = None  # {"path", "sha256"} of the tokenizer behind token_tables
+    notes: list = field(default_factory=list)  # warnings about the item texts, also written to the results
 
 
 def text_settings(config):
@@ -65,8 +66,33 @@ def build_catalog(config, train_dataset, needs_text):
     if needs_text:
         fields, limits = text_settings(config)
         texts = item_texts(train_dataset, fields)
+        catalog.notes = empty_text_notes(texts)
         sp, path, sha256 = resolve_tokenizer(config, texts)
         catalog.token_tables = [encode_texts(sp, texts[f], n) for f, n in zip(fields, limits)]
         catalog.vocab_size = sp.vocab_size() + 1
         catalog.tokenizer = {"path": os.path.abspath(path), "sha256": sha256}
     return catalog
+
+
+EMPTY_SHARE = 0.5  # a text field empty for at least this share of the items is worth a warning
+
+
+def empty_text_notes(texts):
+    """Text fields empty for every item, or for a large share of them: a text model then learns (almost) nothing
+    about the items from its text, and trains to near-zero metrics without another sign."""
+    notes = []
+    for name, column in texts.items():
+        items = len(column) - 1  # row 0 is the padding item
+        empty = sum(1 for text in column[1:] if not text.strip())
+        if items and empty == items:
+            notes.append(f"text_fields: '{name}' is empty for every one of the {items} items: the model reads "
+                         "nothing from it (check the .item file, its column and load_col)")
+        elif items and empty >= EMPTY_SHARE * items:
+            notes.append(f"text_fields: '{name}' is empty for {empty} of {items} items ({empty / items:.0%})")
+    if len(texts) > 1 and texts:
+        items = len(next(iter(texts.values()))) - 1
+        blank = sum(1 for row in zip(*(column[1:] for column in texts.values())) if not any(t.strip() for t in row))
+        if items and blank >= EMPTY_SHARE * items:
+            notes.append(f"text_fields: {blank} of {items} items ({blank / items:.0%}) have no text in any of "
+                         f"{list(texts)}: a text-only item encoder cannot tell them apart")
+    return notes

@@ -9,10 +9,16 @@ LEARNERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.o
             "adagrad": torch.optim.Adagrad, "rmsprop": torch.optim.RMSprop}
 
 
-def build_optimizer(config, params):
+def check_learner(config):
     learner = str(config["learner"]).lower()
     if learner not in LEARNERS:
-        raise ConfigError(f"learner: unknown '{config['learner']}'; choose one of {', '.join(sorted(LEARNERS))}")
+        shown = str(config["learner"]) if len(str(config["learner"])) <= 40 else str(config["learner"])[:37] + "..."
+        raise ConfigError(f"learner: unknown '{shown}'; choose one of {', '.join(sorted(LEARNERS))}")
+    return learner
+
+
+def build_optimizer(config, params):
+    learner = check_learner(config)
     options = {"lr": config["learning_rate"], "weight_decay": config["weight_decay"] or 0.0}
     if learner in ("adam", "adamw") and params and all(p.is_cuda for p in params):
         options["fused"] = True  # one kernel for all parameters instead of several per tensor
