@@ -21,7 +21,7 @@ def setup(model, mode, args):
     from recbole_srt.build import build_run, load_config
 
     options = {
-        "show_progress": False, "state": "ERROR", "log_dir": None, "hidden_size": args.hidden_size,
+        "show_progress": False, "state": "ERROR", "log_dir": None, "tensorboard_dir": None, "hidden_size": args.hidden_size,
         "n_layers": args.n_layers, "n_heads": 2, "inner_size": 4 * args.hidden_size, "MAX_ITEM_LIST_LENGTH": 50,
         "checkpoint_dir": os.path.join(harness.paths.SAVED, "bench"),
         "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": mode, "group_by": "user"},
@@ -72,7 +72,7 @@ def main(argv=None):
     if not args.render:
         srt = setup("SRT", "uni10000", args)
         rows = {"srt_epoch": seconds_per_epoch(srt, args.epochs), "srt_sampled_eval": seconds_to_evaluate(srt),
-                "users": len(srt.valid_data), "srt_batches": f"{len(srt.train_data)} batches of "
+                "users": len(srt.valid_data.dataset), "srt_batches": f"{len(srt.train_data)} batches of "
                 f"{srt.config['train_batch_size']} windows, {srt.train_data.n_targets} targets, "
                 f"K={srt.config['num_negatives']}"}
         full = setup("SRT", "full", args)
