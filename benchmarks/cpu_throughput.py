@@ -34,7 +34,7 @@ def measure(size, batch_size, threads, steps):
     with tempfile.TemporaryDirectory() as workdir:
         config = load_config("SRT", "ml-100k", config_dict={
             "preset": size, "train_batch_size": batch_size, "use_gpu": False, "show_progress": False,
-            "state": "ERROR", "log_dir": None, "checkpoint_dir": workdir,
+            "state": "ERROR", "log_dir": None, "tensorboard_dir": None, "checkpoint_dir": workdir,
             "tokenizer_dir": os.path.join(harness.paths.SAVED, "tokenizers"), "seed": 0})
         run = build_run(config)
         model = run.model

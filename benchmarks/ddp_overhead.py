@@ -34,7 +34,7 @@ def train(size, processes, workdir):
     """Seconds of each logged training epoch of one run, and its command."""
     options = [f"--{key}={value}" for key, value in size.items()] + [
         "--model=SRT", "--dataset=ml-100k", f"--train_batch_size={GLOBAL_BATCH // processes}", "--eval_step=0",
-        "--eval_args={'mode': 'full'}", "--show_progress=False", "--state=INFO", "--log_dir=~",
+        "--eval_args={'mode': 'full'}", "--show_progress=False", "--state=INFO", "--log_dir=~", "--tensorboard_dir=~",
         f"--checkpoint_dir={workdir}", f"--tokenizer_dir={os.path.join(workdir, 'tokenizers')}",
         f"--results_file={os.path.join(workdir, f'{processes}.json')}",
     ]

@@ -23,7 +23,7 @@ def time_evaluation(dataset, mode, negatives, repeats, scratch):
     from recbole_srt.build import build_run, load_config
 
     options = {"eval_args": {"mode": mode}, "eval_negatives": negatives, "show_progress": False, "state": "ERROR",
-               "log_dir": None, "checkpoint_dir": scratch, "tokenizer_dir": os.path.join(scratch, "tokenizers")}
+               "log_dir": None, "tensorboard_dir": None, "checkpoint_dir": scratch, "tokenizer_dir": os.path.join(scratch, "tokenizers")}
     if dataset != "ml-100k":
         options["data_path"] = harness.prepare(dataset)
     run = build_run(load_config("SRT", dataset, config_dict=options))

@@ -41,7 +41,7 @@ VARIANTS = {
     "both-liked": {"feedback_weight": 1.0, "next_item_targets": "liked"},
 }
 COMMON = {"feedback_field": "rating", "eval_args": {"mode": "full"}, "topk": [10], "valid_metric": "ndcg@10",
-          "show_progress": False, "state": "ERROR", "log_dir": None}
+          "show_progress": False, "state": "ERROR", "log_dir": None, "tensorboard_dir": None}
 BUDGET = {"full": {"epochs": 40, "stopping_step": 5}, "quick": {"epochs": 4, "stopping_step": 5}}
 METRICS = ["ndcg@10", "hit@10", "feedback_auc", "feedback_logloss", "feedback_auc_item_mean",
            "liked_ndcg@10", "liked_ndcg@10_reranked"]

@@ -77,7 +77,7 @@ def measure(size, batch, compiled, args, device, workdir):
     config = load_config("SRT", args.dataset, config_dict={
         "preset": size, "torch_compile": compiled, "enable_amp": True, "amp_dtype": "bfloat16", "train_batch_size": batch,
         "num_negatives": args.negatives, "use_gpu": device.type == "cuda", "show_progress": False, "state": "ERROR",
-        "log_dir": None, "checkpoint_dir": workdir, "tokenizer_dir": os.path.join(harness.paths.SAVED, "tokenizers"),
+        "log_dir": None, "tensorboard_dir": None, "checkpoint_dir": workdir, "tokenizer_dir": os.path.join(harness.paths.SAVED, "tokenizers"),
         "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "full", "group_by": "user"}})
     if device.type == "cuda":
         torch.cuda.empty_cache()

@@ -76,7 +76,7 @@ def child(args):
 
     config = load_config("SRT", args.name, config_dict={
         "data_path": args.data_path, "preset": "L2-H2-D64", "eval_step": 0, "show_progress": False, "use_gpu": False,
-        "state": "ERROR", "log_dir": None, "checkpoint_dir": os.path.join(harness.paths.SAVED, "large_corpus", "ckpt"),
+        "state": "ERROR", "log_dir": None, "tensorboard_dir": None, "checkpoint_dir": os.path.join(harness.paths.SAVED, "large_corpus", "ckpt"),
         "tokenizer_dir": os.path.join(harness.paths.SAVED, "tokenizers"),
         "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "full", "group_by": "user"}})
     stage("config")

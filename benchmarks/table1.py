@@ -129,11 +129,11 @@ def train_one(name, dataset, data_path, quick, checkpoint_dir, seed=2020, epochs
         budget["time_budget"] = time_budget
     config_dict = {**SIZE, **options, **budget, **(overrides or {}), "seed": seed, "data_path": data_path,
                    "checkpoint_dir": checkpoint_dir, "eval_args": {"mode": "full"}, "eval_mask_history": False,
-                   "show_progress": False, "state": "ERROR", "log_dir": None,
+                   "show_progress": False, "state": "ERROR", "log_dir": None, "tensorboard_dir": None,
                    "tokenizer_dir": os.path.join(checkpoint_dir, "tokenizers")}
     if config_files:  # a preset file states the whole recipe: only the run's own keys go on top
         config_dict = {k: config_dict[k] for k in ("seed", "data_path", "checkpoint_dir", "show_progress", "state",
-                                                   "log_dir", "tokenizer_dir")}
+                                                   "log_dir", "tensorboard_dir", "tokenizer_dir")}
         config_dict.update({k: v for k, v in budget.items() if quick or k == "time_budget"})
         config_dict.update(overrides or {})
     built = harness.fit(model_name, dataset, config_dict, config_files or None)

@@ -25,10 +25,13 @@ def main(argv=None):
     parser.add_argument("--dataset", "-d", default="ml-100k", help="dataset name; atomic files in <data_path>/<name>/")
     parser.add_argument("--config_files", default=None, help="comma-separated yaml files")
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument("--verbose", "-v", action="store_true", help="the config and model dumps on the console too "
+                        "(else in the log file only)")
     args, properties = parser.parse_known_args(argv)
     config_files = [f for f in (args.config_files or "").replace(" ", ",").split(",") if f]
     try:
-        result = run(args.model, args.dataset, config_file_list=config_files or None, argv=properties)
+        result = run(args.model, args.dataset, config_file_list=config_files or None, argv=properties,
+                     verbose=args.verbose)
     except (ConfigError, FileNotFoundError) as error:  # user errors: a bad key, value or file
         if args.debug:
             raise

@@ -23,6 +23,7 @@ from recbole_srt.data.atomic_check import check_atomic_files
 from recbole_srt.data.catalog import build_catalog, check_text_fields
 from recbole_srt.data.dataloader import AllPositionsDataLoader, SampledRankingDataLoader
 from recbole_srt.data.dataset import SequenceDataset
+from recbole_srt.logs import FILE_ONLY
 from recbole_srt.model import is_plugin_model, plugin_model_names
 from recbole_srt.results import check_folder, check_results_file
 from recbole_srt.training.optim import check_learner
@@ -115,8 +116,9 @@ def check_plugin_keys(config):
     budget = config["time_budget"]
     if budget is not None and (isinstance(budget, bool) or not isinstance(budget, (int, float)) or budget <= 0):
         raise ConfigError(f"time_budget must be a number of seconds > 0 (~ for none), got {budget!r}")
-    from recbole_srt.training import ewc, unfreezing
+    from recbole_srt.training import ewc, tracking, unfreezing
 
+    tracking.check_config(config)  # a tracker asked for and not installed: one line, before any data is loaded
     if config["amp_dtype"] not in (None, "bfloat16", "float16"):
         raise ConfigError(f"amp_dtype must be bfloat16 or float16, got {config['amp_dtype']!r}")
 
@@ -247,6 +249,12 @@ def protocol_notes(config, dataset):
                 notes.append(f"{phase}: {mode} asks for {wanted} negatives but the catalog has {catalog} items: "
                              "each user is ranked against every item (with eval_negatives: recbole, almost every "
                              "item); eval_args mode 'full' says so plainly")
+    catalog = dataset.item_num - 1
+    if (is_plugin_model(config.model_class) and config["loss"] == "sampled_softmax"
+            and isinstance(config["num_negatives"], int) and config["num_negatives"] >= catalog):
+        notes.append(f"num_negatives: K = {config['num_negatives']} negatives are drawn (with replacement) from a "
+                     f"catalog of {catalog} items: a step scores more samples than there are items; loss: full_ce "
+                     f"scores each item once, exactly (or set num_negatives below {catalog})")
     return notes
 
 
@@ -273,14 +281,15 @@ def split_notes(dataset, train_data, valid_data, test_data):
             "split (training only); filter them with user_inter_num_interval to make it explicit"]
 
 
-def build_run(config):
-    """Everything a run needs, built from a config returned by :func:`load_config`."""
+def build_run(config, evaluates=True):
+    """Everything a run needs, built from a config returned by :func:`load_config`. ``evaluates=False``
+    (new_items, fisher: no training or evaluation follows): the protocol's notes are kept, not logged."""
     init_seed(config["seed"], config["reproducibility"])
     dataset = create_dataset(config)
     getLogger().info(dataset)
     train_data, valid_data, test_data = data_preparation(config, dataset)
     notes = protocol_notes(config, dataset) + split_notes(dataset, train_data, valid_data, test_data)
-    for note in notes:
+    for note in notes if evaluates else ():
         getLogger().warning(note)
     # Dropout differs across ranks; the initial weights are rank 0's (DDP broadcasts them).
     init_seed(config["seed"] + distributed.rank(), config["reproducibility"])
@@ -291,7 +300,7 @@ def build_run(config):
         getLogger().warning(note)
     if config["init_from"]:
         init_from(model, config["init_from"])
-    getLogger().info(model)
+    getLogger().info(model, extra=FILE_ONLY)  # the module tree: the log file, or the console with --verbose
     trainer = make_trainer(config, model)
     if config["resume_from"]:
         trainer.resume(config["resume_from"])

@@ -33,7 +33,7 @@ def main(argv=None):
         files = [f for f in (args.config_files or "").split(",") if f]
         config = load_config(args.model, args.dataset, config_file_list=files or None,
                              argv=[*properties, f"--init_from={args.checkpoint}", "--state=ERROR"])
-        run = build_run(config)
+        run = build_run(config, evaluates=False)
         fisher, used = estimate_fisher(run.model, run.train_data, config["fisher_windows"])
     except (ConfigError, FileNotFoundError, ValueError) as error:
         if args.debug:

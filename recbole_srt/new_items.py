@@ -106,7 +106,7 @@ def main(argv=None):
         files = [f for f in (args.config_files or "").split(",") if f]
         config = load_config(args.model, args.dataset, config_file_list=files or None,
                              argv=[*properties, f"--init_from={args.checkpoint}", "--state=ERROR"])
-        run = build_run(config)
+        run = build_run(config, evaluates=False)  # scoring: no evaluation warnings
         if args.user is not None:
             history = user_history(run.dataset, args.user)
         else:

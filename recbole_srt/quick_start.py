@@ -15,7 +15,8 @@ from recbole.utils import dict2str, get_local_time, set_color
 from recbole_srt.build import build_run, eval_loader, load_config
 from recbole_srt.compat import loader_dataset, loader_sampler
 from recbole_srt.checkpoint import config_dict as resolved_config, jsonable, tokenizer_of
-from recbole_srt.logs import init_logging
+from recbole_srt.logs import FILE_ONLY, init_logging
+from recbole_srt.training.tracking import run_tracking
 from recbole_srt.results import write_results
 from recbole_srt.model.sizes import parameter_counts
 from recbole_srt import distributed
@@ -122,15 +123,24 @@ def test_by_item_group(run, trainer):
     return groups
 
 
-def run(model=None, dataset=None, config_file_list=None, config_dict=None, argv=(), saved=True):
+def run(model=None, dataset=None, config_file_list=None, config_dict=None, argv=(), saved=True, verbose=False,
+        callbacks=()):
     """Train and test one model; returns the result dict that is also written as JSON
-    (None on the ranks other than 0 under torchrun)."""
+    (None on the ranks other than 0 under torchrun). ``verbose``: the config and model dumps on the console
+    too (else in the log file only); ``callbacks``: more training callbacks (e.g. a search's pruning)."""
     config = load_config(model, dataset, config_file_list, config_dict, argv)
     distributed.setup(config)
     try:
-        init_logging(config, main=distributed.is_main())
-        getLogger().info(config)
-        return train_and_test(build_run(config), saved)
+        init_logging(config, main=distributed.is_main(), verbose=verbose)
+        getLogger().info(config, extra=FILE_ONLY)
+        with run_tracking(config, enabled=distributed.is_main()) as tracker:
+            built = build_run(config)
+            if callbacks and hasattr(built.trainer, "callbacks"):
+                built.trainer.callbacks += list(callbacks)
+            result = train_and_test(built, saved)
+            if tracker is not None and result is not None:
+                tracker.summary({f"test/{name}": value for name, value in result["test_result"].items()})
+            return result
     finally:
         # Also when this rank raises: leaving the group fails the others' next collective at once
         # (gloo) instead of at ddp_timeout, and torchrun stops the remaining ranks when one exits non-zero.

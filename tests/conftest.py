@@ -12,7 +12,7 @@ from recbole_srt.build import build_run, load_config
 # Everything the suite writes (checkpoints, tokenizers, results) goes under one temporary folder.
 SCRATCH = tempfile.mkdtemp(prefix="recbole_srt_tests_")
 atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
-QUIET = {"show_progress": False, "state": "ERROR", "log_dir": None,
+QUIET = {"show_progress": False, "state": "ERROR", "log_dir": None, "tensorboard_dir": None,
          "checkpoint_dir": os.path.join(SCRATCH, "saved"), "tokenizer_dir": os.path.join(SCRATCH, "tokenizers")}
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "amazon")

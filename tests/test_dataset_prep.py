@@ -189,7 +189,7 @@ def test_srt_trains_on_prepared_gift_cards(tmp_path):
     done = subprocess.run(
         [sys.executable, "run_recbole_srt.py", "--model=SRT", "--dataset=gift", f"--data_path={tmp_path}",
          "--epochs=2", "--show_progress=False", f"--checkpoint_dir={tmp_path}", f"--log_dir={tmp_path}",
-         f"--results_file={results}"],
+         f"--tensorboard_dir={tmp_path}", f"--results_file={results}"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(results.read_text())

@@ -84,7 +84,7 @@ def test_hstu_trains_on_prepared_ml1m_format_with_full_ranking(tmp_path):
     done = subprocess.run(
         [sys.executable, "run_recbole_srt.py", "--model=IDTransformer", "--backbone=hstu", "--dataset=ml1m",
          f"--data_path={tmp_path}", "--epochs=2", "--show_progress=False", f"--checkpoint_dir={tmp_path}",
-         f"--log_dir={tmp_path}", f"--results_file={results}", "--topk=[10]", "--valid_metric=NDCG@10",
+         f"--log_dir={tmp_path}", f"--tensorboard_dir={tmp_path}", f"--results_file={results}", "--topk=[10]", "--valid_metric=NDCG@10",
          "--eval_cross_entropy=True",
          "--eval_args={'split':{'LS':'valid_and_test'},'group_by':'user','order':'TO','mode':'full'}"],
         cwd=ROOT, capture_output=True, text=True, timeout=600)

@@ -27,7 +27,7 @@ def launch(folder, processes, script, *args, timeout=300):
     launcher = [sys.executable] if processes == 1 else \
         [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
     command = [*launcher, script, "--model=IDTransformer", f"--checkpoint_dir={folder}", f"--log_dir={folder}",
-               "--show_progress=False", *args]
+               f"--tensorboard_dir={folder}", "--show_progress=False", *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 

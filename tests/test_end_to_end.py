@@ -16,7 +16,7 @@ def test_small_srt_beats_most_popular_on_ml100k(tmp_path):
     results = tmp_path / "srt.json"
     command = [
         sys.executable, "run_recbole_srt.py", "--model=SRT", "--eval_step=5",
-        f"--checkpoint_dir={tmp_path}", f"--log_dir={tmp_path}",
+        f"--checkpoint_dir={tmp_path}", f"--log_dir={tmp_path}", f"--tensorboard_dir={tmp_path}",
         f"--tokenizer_dir={tmp_path}", f"--results_file={results}",
     ]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)

@@ -76,31 +76,16 @@ class BestCheckpoint(Callback):
 
 
 class LogMetrics(Callback):
-    """RecBole's log lines, and tensorboard scalars when ``tensorboard_dir`` is set."""
+    """RecBole's log lines (the scalars go to the trackers: training/tracking.py)."""
 
-    def __init__(self, tensorboard_dir=None):
+    def __init__(self):
         self.logger = getLogger()
-        self.writer = None
-        if tensorboard_dir:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.writer = SummaryWriter(tensorboard_dir)
 
     def on_epoch_end(self, trainer, epoch, train_loss, seconds):
         self.logger.info(set_color(f"epoch {epoch} training", "green")
                          + f" [time: {seconds:.2f}s, train loss: {train_loss:.4f}]")
-        if self.writer:
-            self.writer.add_scalar("Loss/Train", train_loss, epoch)
 
     def on_validation_end(self, trainer, epoch, score, result, improved, seconds):
         self.logger.info(set_color(f"epoch {epoch} evaluating", "green")
                          + f" [time: {seconds:.2f}s, valid_score: {score:.6f}]")
         self.logger.info(set_color("valid result", "blue") + ": \n" + dict2str(result))
-        if self.writer:
-            self.writer.add_scalar("Valid_score", score, epoch)
-            for name, value in result.items():
-                self.writer.add_scalar(f"Valid/{name}", value, epoch)
-
-    def on_fit_end(self, trainer):
-        if self.writer:
-            self.writer.close()

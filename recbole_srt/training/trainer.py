@@ -24,10 +24,11 @@ from tqdm import tqdm
 
 from recbole_srt.checkpoint import load_training_state, load_weights, save_training_state, unique_checkpoint_path
 from recbole_srt.data.schema import StepResult
-from recbole_srt.logs import show_progress
+from recbole_srt.logs import progress_lines, progress_log, show_progress
 from recbole_srt.model import is_plugin_model
 from recbole_srt import distributed
 from recbole_srt.training.callbacks import BestCheckpoint, EarlyStopping, LogMetrics, TimeBudget
+from recbole_srt.training.tracking import Tracking
 from recbole_srt.evaluation.ranking import RankingEvaluation
 from recbole_srt.training.ewc import EWC, fisher_path
 from recbole_srt.training.optim import build_optimizer, build_scheduler
@@ -69,6 +70,7 @@ class Trainer:
         self.bigger = config["valid_metric_bigger"] is not False
         self.main = distributed.is_main()
         self.progress = show_progress(config) and self.main
+        self.progress_lines = progress_lines(config) and self.main  # off a terminal: a line per ~10 % or 60 s
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = build_optimizer(config, self.params) if self.params else None
         self.scheduler = None
@@ -139,7 +141,7 @@ class Trainer:
     def train_epoch(self, train_data, epoch):
         self.model.train()
         batches = tqdm(train_data, total=len(train_data), ncols=100, desc=f"Train {epoch:>5}") \
-            if self.progress else train_data
+            if self.progress else progress_log(train_data, f"Train {epoch:>5}") if self.progress_lines else train_data
         # Sums stay on the device until the epoch ends: reading one per step would make the host wait.
         total, targets, flops = torch.zeros((), device=self.device), 0, 0
         start = time()
@@ -226,7 +228,9 @@ class Trainer:
 
 
 def default_callbacks(config):
-    callbacks = [LogMetrics(config["tensorboard_dir"]), EarlyStopping(config["stopping_step"]), BestCheckpoint()]
+    callbacks = [LogMetrics(), EarlyStopping(config["stopping_step"]), BestCheckpoint()]
+    if config["tensorboard_dir"] or config["log_wandb"] or config["log_mlflow"]:
+        callbacks.append(Tracking(config))
     if config["time_budget"]:
         callbacks.append(TimeBudget(config["time_budget"]))
     return callbacks
