@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from recbole_srt.scaling.laws import (PAPER_NT, PAPER_SIGMOID, bootstrap, compute_optimal, envelope,
-                                      extrapolation_check, fit_nt, fit_sigmoid, nt_law, sigmoid_law)
+                                      extrapolation_check, fit_nt, fit_sigmoid, not_identified, nt_law,
+                                      sigmoid_law)
 
 
 def test_paper_equations_give_the_reported_limits():
@@ -47,3 +48,15 @@ def test_envelope_extrapolation_and_compute_optimum():
     small, large = (compute_optimal(PAPER_NT, 6.0, c) for c in (1e15, 1e18))
     assert large["N"] > small["N"] and large["T"] > small["T"] and large["value"] > small["value"]
     assert small["N"] * small["T"] * 6.0 == pytest.approx(1e15)
+
+
+def test_nt_limit_stays_in_the_metrics_range_and_loose_parameters_are_named():
+    # Points still rising steeply at the largest N and T: unconstrained, E runs past any NDCG.
+    rng = np.random.default_rng(2)
+    n, t = np.meshgrid(np.logspace(4, 5, 4), np.logspace(5, 6, 4))
+    n, t = n.ravel(), t.ravel()
+    values = 2.5 - 30 / n ** 0.2 - 20 / t ** 0.2 + rng.normal(0, 0.002, n.size)
+    assert fit_nt(n, t, values, e_max=np.inf)["E"] > 1
+    assert fit_nt(n, t, values)["E"] <= 1.0
+    loose = not_identified({"E": [0.1, 0.9], "A": [0.5, 40.0], "alpha": [-0.1, 0.3], "rmse": [0.0, 1.0]})
+    assert set(loose) == {"A", "alpha"} and "factor of 80" in loose["A"] and "reaches 0" in loose["alpha"]

@@ -44,8 +44,8 @@ def main(argv=None):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--results", required=True)
         sub.add_argument("--metrics", default="ndcg@5,hit@5", help="validation metrics, as RecBole names them")
-        sub.add_argument("--n-kind", default="non_embedding", choices=["non_embedding", "total"],
-                         help="N of Eq. 5: non-embedding (default) or total parameters")
+        sub.add_argument("--n-kind", default="total", choices=["total", "non_embedding"],
+                         help="N of Eq. 5: total parameters (the paper's, default) or non-embedding")
         sub.add_argument("--robust", action="store_true", help="Huber loss instead of least squares")
         sub.add_argument("--bootstrap", type=int, default=100, help="bootstrap resamples for the intervals")
         sub.add_argument("--holdout", type=int, default=2, help="largest runs held out by the extrapolation check")
@@ -112,6 +112,9 @@ def main(argv=None):
                       f"{len(fit['envelope'])} envelope points")
                 for key in ("linear_log_flops", "sigmoid", "nt", "flops_per_param_interaction"):
                     print(f"  {key}: {json.dumps(json_number(fit.get(key)))}")
+                for law in ("sigmoid", "nt"):
+                    for name, why in fit.get(f"{law}_not_identified", {}).items():
+                        print(f"  warning: {law} {name} is not identified by these runs ({why})")
             print(f"written to {args.out}")
         else:
             from recbole_srt.scaling.plots import plot_all

@@ -58,7 +58,7 @@ def _nt_predict(params, n, t):
     return laws.nt_law(n, t, *(params[k] for k in ("E", "A", "alpha", "B", "beta")))
 
 
-def fit_all(runs, metric="ndcg@5", n_kind="non_embedding", robust=False, n_boot=200, holdout=2, seed=0):
+def fit_all(runs, metric="ndcg@5", n_kind="total", robust=False, n_boot=200, holdout=2, seed=0):
     from recbole_srt.config import SMALLER_METRICS
 
     if metric in SMALLER_METRICS:
@@ -77,6 +77,7 @@ def fit_all(runs, metric="ndcg@5", n_kind="non_embedding", robust=False, n_boot=
         if n_boot:
             out["sigmoid_ci95"] = laws.bootstrap(lambda a, b: laws.fit_sigmoid(a, b, robust), (log_c, y), n_boot,
                                                  seed)
+            out["sigmoid_not_identified"] = laws.not_identified(out["sigmoid_ci95"])
         if holdout and len(env) - holdout >= 4:
             out["sigmoid_extrapolation"] = laws.extrapolation_check(
                 lambda a, b: laws.fit_sigmoid(a, b, robust),
@@ -92,6 +93,7 @@ def fit_all(runs, metric="ndcg@5", n_kind="non_embedding", robust=False, n_boot=
         out["nt"] = fit(best["n"], best["t"], best["value"])
         if n_boot:
             out["nt_ci95"] = laws.bootstrap(fit, (best["n"], best["t"], best["value"]), n_boot, seed)
+            out["nt_not_identified"] = laws.not_identified(out["nt_ci95"])
         if holdout and len(best["n"]) - holdout >= 6:
             out["nt_extrapolation"] = laws.extrapolation_check(fit, _nt_predict, (best["n"], best["t"], best["value"]),
                                                                order_by=best["flops"], holdout=holdout)

@@ -1,8 +1,12 @@
 """Scaling laws of the paper and their fits (scipy.optimize), with bootstrap intervals.
 
 - Eq. 3: envelope NDCG against compute, ``a / (1 + exp(-b (ln FLOPs - c))) - d``; limit ``a - d``.
-- Eq. 5: ``E - A / N**alpha - B / T**beta`` with N parameters and T seen interactions, all
-  coefficients non-negative; E is the limit with unbounded model and data.
+- Eq. 5: ``E - A / N**alpha - B / T**beta`` with N parameters (the paper's N is the total count) and T seen
+  interactions, all coefficients non-negative; E is the limit with unbounded model and data, so it is bounded
+  by the metric's own range (NDCG and HIT: at most 1).
+
+A fitted parameter whose bootstrap interval spans more than a factor of 10 is reported as not identified
+(:func:`not_identified`): the points do not pin it down, and the law should not be read off it.
 """
 
 import numpy as np
@@ -82,8 +86,8 @@ def fit_sigmoid(log_flops, values, robust=False):
     return {"a": a, "b": b, "c": c, "d": d, "limit": a - d, "rmse": _rmse(result.fun)}
 
 
-def fit_nt(n, t, values, robust=False):
-    """Eq. 5 with E, A, alpha, B, beta >= 0. Starts: for each (alpha, beta) of a grid the law is
+def fit_nt(n, t, values, robust=False, e_max=1.0):
+    """Eq. 5 with E, A, alpha, B, beta >= 0 and E <= ``e_max`` (the metric's largest value). Starts: for each (alpha, beta) of a grid the law is
     linear in (E, A, B), solved by non-negative least squares; the best few are then refined."""
     n, t, y = (np.asarray(v, dtype=float) for v in (n, t, values))
     grid = []
@@ -91,7 +95,7 @@ def fit_nt(n, t, values, robust=False):
         for beta in np.linspace(0.05, 1.5, 15):
             design = np.stack([np.ones_like(y), -n ** -alpha, -t ** -beta], axis=1)
             coef, norm = nnls(design, y)
-            grid.append((norm, (coef[0], coef[1], alpha, coef[2], beta)))
+            grid.append((norm, (min(coef[0], e_max), coef[1], alpha, coef[2], beta)))
     grid.sort(key=lambda item: item[0])
 
     # A and B are fitted in log space: A / N^alpha = exp(log A - alpha log N) turns the long curved
@@ -109,7 +113,7 @@ def fit_nt(n, t, values, robust=False):
         n_term, t_term = terms(p)
         return np.stack([np.ones_like(y), -n_term, n_term * log_n, -t_term, t_term * log_t], axis=1)
 
-    bounds = ([0, -np.inf, 0, -np.inf, 0], [np.inf, np.inf, 3, np.inf, 3])  # exponents above 3: not a law
+    bounds = ([0, -np.inf, 0, -np.inf, 0], [e_max, np.inf, 3, np.inf, 3])  # exponents above 3: not a law
     common = {"fun": residual, "jac": jacobian, "bounds": bounds, "x_scale": "jac", "max_nfev": 500}
     starts = [(E, np.log(max(A, 1e-12)), alpha, np.log(max(B, 1e-12)), beta) for _, (E, A, alpha, B, beta) in grid[:4]]
     result = _best({**common, "x0": start} for start in starts)
@@ -140,6 +144,19 @@ def bootstrap(fit, arrays, n_boot=200, seed=0, level=0.95):
                 samples.setdefault(key, []).append(value)
     low, high = (1 - level) / 2 * 100, (1 + level) / 2 * 100
     return {key: [float(np.percentile(v, low)), float(np.percentile(v, high))] for key, v in samples.items()}
+
+
+def not_identified(intervals, factor=10.0):
+    """The parameters whose interval spans more than ``factor`` (or reaches 0 or changes sign): {name: why}."""
+    out = {}
+    for name, (low, high) in intervals.items():
+        if name == "rmse":
+            continue
+        if low <= 0 < high or (low < 0 and high >= 0):
+            out[name] = f"interval [{low:.3g}, {high:.3g}] reaches 0"
+        elif low > 0 and high / low > factor:
+            out[name] = f"interval [{low:.3g}, {high:.3g}] spans a factor of {high / low:.0f}"
+    return out
 
 
 def compute_optimal(params, flops_per_param_interaction, budget):

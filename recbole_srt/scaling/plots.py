@@ -17,7 +17,7 @@ def _pyplot():
     return plt
 
 
-def plot_all(runs, fits, out_dir, metric="ndcg@5", n_kind="non_embedding"):
+def plot_all(runs, fits, out_dir, metric="ndcg@5", n_kind="total"):
     """Write the figures into out_dir; returns their paths."""
     plt = _pyplot()
     os.makedirs(out_dir, exist_ok=True)
