@@ -161,7 +161,13 @@ class SRTConfig(compat.HookedConfig):
         self._argv = list(argv)
         if dataset is not None:
             check_file_name("dataset", dataset)
-        super().__init__(model, dataset, config_file_list, config_dict)
+        try:
+            super().__init__(model, dataset, config_file_list, config_dict)
+        except (ValueError, TypeError) as error:
+            if isinstance(error, ConfigError):
+                raise
+            # RecBole's own checks of a value (topk, eval_args' mode, metrics ...): the user's to fix, in one line.
+            raise ConfigError(f"RecBole's config: {' '.join(str(error).split())}") from error
         check_file_name("dataset", self.dataset)
         self._check_user_keys(config_file_list or [], config_dict or {})
 

@@ -157,6 +157,7 @@ CASES = [
     ("results_under_a_file", ["--results_file={case}/file/r.json"], r"results_file: '.*' cannot be a folder: '.*file' "
                                                                      r"is a file"),
     ("dataset_climbs_out", ["--dataset=../tiny"], r"dataset: '\.\./tiny' is used as a file name"),
+    ("recbole_check", ["--topk=abc"], r"RecBole's config: The topk \[abc\] must be a integer, list"),
     ("code_in_a_value", ["--learner=__import__('os').system('touch {case}/pwned')"], r"learner: unknown"),
     # the earlier one-line errors (tests/test_config_errors.py)
     ("unknown_key", ["--epoch=1"], r"unknown config key 'epoch' \(from the command line\); did you mean 'epochs'\?"),
