@@ -1,5 +1,6 @@
 """Markdown: the tables every page prints, and the pages themselves, written to docs/results/."""
 
+import glob
 import os
 
 from . import paths
@@ -24,7 +25,8 @@ def publish(pages, docs=None):
     return written
 
 
-def rendered(markdown, names, results=None):
-    """{name: markdown(<results>/<name>.json)} for each of ``names`` whose results file exists."""
-    found = [(name, os.path.join(results or paths.RESULTS, f"{name}.json")) for name in names]
-    return {name: markdown(load(path)) for name, path in found if os.path.isfile(path)}
+def rendered(markdown, names, results=None, named=False):
+    """{name: markdown(<results>/<name>.json)} for each of ``names`` (glob patterns: their files, sorted) that
+    exists; ``named``: markdown(content, name)."""
+    found = [p for name in names for p in sorted(glob.glob(os.path.join(results or paths.RESULTS, f"{name}.json")))]
+    return {os.path.basename(p)[:-5]: markdown(load(p), *[os.path.basename(p)[:-5]][:named]) for p in found}
