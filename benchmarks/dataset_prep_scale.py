@@ -2,13 +2,9 @@
 
     python benchmarks/dataset_prep_scale.py [--sizes 1M,10M] [--format 2014] [--workdir /tmp/dataset_prep_bench]
 
-For each size it writes (once, then reuses) a synthetic reviews + metadata dump shaped like the full 2014
-release (benchmarks/synthetic_amazon.py), runs ``python -m dataset_prep convert --kcore 5`` and
-``python -m dataset_prep subsets`` each in a fresh process, and prints the stages recorded in stats.json
-(seconds, lines per second, peak resident memory) and each command's wall time and peak memory.
-With two or more sizes it projects the full release (82.7M review lines, 9.4M metadata lines, 21.2M users,
-9.9M items) linearly from the two largest runs: time and memory both grow with lines, users and items,
-which keep the release's ratios here.
+Per size: a synthetic dump (synthetic.py, written once), then ``python -m dataset_prep convert --kcore 5`` and
+``subsets``, each in a fresh process; with two sizes or more, the full 2014 release projected linearly from the
+two largest (time and memory grow with lines, users and items, which keep the release's ratios here).
 """
 
 import argparse
@@ -19,14 +15,9 @@ import sys
 import time
 
 import harness
-from synthetic_amazon import write_dump
+from synthetic import amazon_dump
 
 FULL_REVIEWS, FULL_META = 82.7e6, 9.4e6
-
-
-def run(command):
-    """(wall seconds, peak RSS in MB) of a child process."""
-    return harness.child(command)[:2]
 
 
 def bench(size_label, fmt, workdir):
@@ -36,7 +27,7 @@ def bench(size_label, fmt, workdir):
     if not os.path.isfile(marker):
         os.makedirs(folder, exist_ok=True)
         start = time.perf_counter()
-        reviews, meta, shape = write_dump(folder, n_lines, fmt)
+        reviews, meta, shape = amazon_dump(folder, n_lines, fmt)
         shape.update(reviews=reviews, meta=meta, seconds=round(time.perf_counter() - start, 1))
         with open(marker, "w") as f:
             json.dump(shape, f)
@@ -44,13 +35,13 @@ def bench(size_label, fmt, workdir):
         shape = json.load(f)
     out = os.path.join(folder, "out")
     shutil.rmtree(out, ignore_errors=True)
-    convert_s, convert_mb = run([sys.executable, "-m", "dataset_prep", "convert", "--reviews", shape["reviews"],
-                                 "--meta", shape["meta"], "--name", "synthetic", "--out", out, "--kcore", "5",
-                                 "--quiet"])
+    prep = [sys.executable, "-m", "dataset_prep"]
+    convert_s, convert_mb, _ = harness.child(prep + ["convert", "--reviews", shape["reviews"], "--meta", shape["meta"],
+                                                     "--name", "synthetic", "--out", out, "--kcore", "5", "--quiet"])
     stats = harness.load(os.path.join(out, "synthetic", "stats.json"))
     sizes = [s for s in ("10K", "100K", "1M", "5M") if harness.parse_count(s) < stats["interactions"]]
-    subsets_s, subsets_mb = run([sys.executable, "-m", "dataset_prep", "subsets", "--dataset",
-                                 os.path.join(out, "synthetic"), "--sizes", ",".join(sizes), "--seed", "0"])
+    subsets_s, subsets_mb, _ = harness.child(prep + ["subsets", "--dataset", os.path.join(out, "synthetic"), "--sizes",
+                                                     ",".join(sizes), "--seed", "0"])
     # Each stage resets the kernel's peak (VmHWM), which the exit status's ru_maxrss then misses:
     # the process peak is the largest stage peak.
     convert_mb = max([convert_mb] + [rec["peak_rss_mb"] for rec in stats["stages"].values()])
@@ -61,40 +52,34 @@ def bench(size_label, fmt, workdir):
 
 
 def table(results):
-    rows = ["| lines | stage | seconds | lines/s | peak RSS (MB) |", "|---|---|---|---|---|"]
+    rows = []
     for res in results:
-        for stage, rec in res["stages"].items():
-            rate = f"{rec['lines_per_second']:,}" if "lines_per_second" in rec else ""
-            rows.append(f"| {res['size']} | {stage} | {rec['seconds']} | {rate} | {rec['peak_rss_mb']:,.0f} |")
-        rows.append(f"| {res['size']} | **convert, whole process** | {res['convert']['seconds']} | "
-                    f"{res['lines'] / res['convert']['seconds']:,.0f} | {res['convert']['peak_rss_mb']:,} |")
-        rows.append(f"| {res['size']} | subsets {','.join(res['subsets']['sizes'])} | {res['subsets']['seconds']} "
-                    f"| | {res['subsets']['peak_rss_mb']:,} |")
-    return "\n".join(rows)
+        rows += [[res["size"], stage, rec["seconds"], f"{rec['lines_per_second']:,}" if "lines_per_second" in rec else "",
+                  f"{rec['peak_rss_mb']:,.0f}"] for stage, rec in res["stages"].items()]
+        rows.append([res["size"], "**convert, whole process**", res["convert"]["seconds"],
+                     f"{res['lines'] / res['convert']['seconds']:,.0f}", f"{res['convert']['peak_rss_mb']:,}"])
+        rows.append([res["size"], f"subsets {','.join(res['subsets']['sizes'])}", res["subsets"]["seconds"], "",
+                     f"{res['subsets']['peak_rss_mb']:,}"])
+    return "\n".join(harness.table(["lines", "stage", "seconds", "lines/s", "peak RSS (MB)"], rows))
 
 
 def project(small, large):
-    """Linear in lines through the two largest runs (metadata stage in metadata lines)."""
-    def line(a, b, x_a, x_b, x):
-        slope = (b - a) / (x_b - x_a)
-        return b + slope * (x - x_b)
+    """Linear in lines through the two largest runs (the metadata stage in metadata lines)."""
+    def line(a, b, x_a=small["lines"], x_b=large["lines"], x=FULL_REVIEWS):
+        return b + (b - a) / (x_b - x_a) * (x - x_b)
 
-    seconds = 0.0
-    for stage, rec in large["stages"].items():
-        x_a, x_b, x = ((small["meta_lines"], large["meta_lines"], FULL_META) if stage == "metadata"
-                       else (small["lines"], large["lines"], FULL_REVIEWS))
-        seconds += max(rec["seconds"], line(small["stages"][stage]["seconds"], rec["seconds"], x_a, x_b, x))
-    peak = line(small["convert"]["peak_rss_mb"], large["convert"]["peak_rss_mb"], small["lines"], large["lines"],
-                FULL_REVIEWS)
-    sub_s = line(small["subsets"]["seconds"], large["subsets"]["seconds"], small["lines"], large["lines"], FULL_REVIEWS)
-    sub_mb = line(small["subsets"]["peak_rss_mb"], large["subsets"]["peak_rss_mb"], small["lines"], large["lines"],
-                  FULL_REVIEWS)
+    seconds = sum(max(rec["seconds"], line(small["stages"][stage]["seconds"], rec["seconds"],
+                                           *((small["meta_lines"], large["meta_lines"], FULL_META)
+                                             if stage == "metadata" else ())))
+                  for stage, rec in large["stages"].items())
+    peak = line(small["convert"]["peak_rss_mb"], large["convert"]["peak_rss_mb"])
+    sub_s, sub_mb = (line(small["subsets"][k], large["subsets"][k]) for k in ("seconds", "peak_rss_mb"))
     return {"convert_minutes": round(seconds / 60, 1), "convert_peak_gb": round(peak / 1024, 1),
             "subsets_minutes": round(sub_s / 60, 1), "subsets_peak_gb": round(sub_mb / 1024, 1)}
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1M,10M")
     parser.add_argument("--format", default="2014", choices=["2014", "2018", "2023"])
     parser.add_argument("--workdir", default="/tmp/dataset_prep_bench")
