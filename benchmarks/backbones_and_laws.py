@@ -1,30 +1,15 @@
 """Scaling across backbones and data (issue 14): the sweeps and the `laws` analysis, one command.
 
     python benchmarks/backbones_and_laws.py [--quick] [--studies backbones-ml-100k,backbones-beauty,laws-ml-100k]
-    python benchmarks/backbones_and_laws.py --render
 
-- ``backbones-<dataset>``: the ID-based model (IDTransformer: item IDs, full cross-entropy, all positions)
-  with the sasrec, llama and hstu backbones, 3 seeds, on RecBole's bundled ml-100k (L4-H2-D64, up to
-  50 epochs, early stopping after 10) and on the 2014 Beauty 5-core (L2-H2-D64, up to 30 epochs,
-  stopping after 5). The generative-recommenders protocol: leave-one-out, full ranking, HR@10 and
-  NDCG@10, checkpoint chosen on validation NDCG@10; the catalog cross-entropy is reported beside.
-  On Beauty the loss is a sampled softmax over 128 uniform negatives (the reference's ML-1M setting; the
-  full softmax over 12,101 items cost too much CPU for 9 runs), validated every 2 epochs, up to 30.
-- ``laws-ml-100k``: nested user-sampled subsets of ml-100k (25K, 50K, 100K interactions) x six sizes
-  from 9K to 0.5M non-embedding parameters (L1-H1-D16 ... L4-H2-D128) with the sasrec backbone, and
-  the same six sizes with hstu on the 25K subset; checkpoint chosen on validation cross-entropy.
-  Per backbone: Zhang et al.'s size law of the test loss (fitted on the 4 smaller sizes, predicting
-  the 2 largest), Shen et al.'s Performance Law (fitted without the largest size) and the envelopes.
-
-Each study is ``python -m recbole_srt.scaling sweep`` (resumable; results under saved/, git-ignored)
-then ``python -m recbole_srt.scaling laws``; its laws.json goes to benchmarks/results/<study>/ with run.json (date,
-machine, command), its figures to docs/results/<study>/, and the page docs/results/<study>.md is rendered from
-them (``--render``: only that; ``--quick``: 2 epochs, 1 seed, fewer sizes, as <study>-quick).
-Beauty is read from saved/data/beauty (prepare it as the README says); without it that study is
-skipped with a message.
+``backbones-<dataset>``: IDTransformer with the sasrec, llama and hstu backbones, 3 seeds (the generative-
+recommenders protocol: leave-one-out, full ranking, checkpoint chosen on validation NDCG@10). ``laws-ml-100k``:
+nested user-sampled subsets of ml-100k x six sizes (sasrec; hstu on the 25K subset), the size law and the
+Performance Law fitted per backbone. Each is ``python -m recbole_srt.scaling sweep`` (resumable, under saved/) then
+``laws``: laws.json and run.json go to benchmarks/results/<study>/, figures to docs/results/<study>/. ``--quick``:
+2 epochs, 1 seed, fewer sizes, as <study>-quick. Beauty is read from saved/data/beauty (skipped without it).
 """
 
-import argparse
 import glob
 import os
 import shutil
@@ -44,19 +29,17 @@ def studies(quick):
              "L1-H1-D16,L1-H1-D32,L2-H2-D32,L2-H2-D64,L4-H2-D64,L4-H2-D128")
     quick_sets = ["epochs=2"] if quick else []
     common = [FULL_RANKING, "topk=[10]", "eval_cross_entropy=True"]
+    # seeds outermost: an interrupted sweep has every backbone for the first seeds
+    backbones = ["--model", "IDTransformer", "--grid", f"seed={seeds}", "--grid", "backbone=sasrec,hstu,llama"]
     return {
         "backbones-ml-100k": {
-            # seeds outermost: an interrupted sweep has every backbone for the first seeds
-            "sweep": ["--datasets", "ml-100k", "--presets", "L4-H2-D64", "--model", "IDTransformer",
-                      "--grid", f"seed={seeds}", "--grid", "backbone=sasrec,hstu,llama"],
+            "sweep": ["--datasets", "ml-100k", "--presets", "L4-H2-D64", *backbones],
             "sets": common + ["valid_metric=NDCG@10"] + quick_sets,
             "laws": ["--by", "backbone"],
         },
         "backbones-beauty": {
             "needs": os.path.join(harness.paths.DATA, "beauty", "beauty.inter"),
-            # seeds outermost: an interrupted sweep has every backbone for the first seeds
-            "sweep": ["--datasets", "beauty", "--data_path", "saved/data", "--presets", "L2-H2-D64", "--model",
-                      "IDTransformer", "--grid", f"seed={seeds}", "--grid", "backbone=sasrec,hstu,llama"],
+            "sweep": ["--datasets", "beauty", "--data_path", "saved/data", "--presets", "L2-H2-D64", *backbones],
             "sets": common + ["valid_metric=NDCG@10", "loss=sampled_softmax", "num_negatives=128",
                               "neg_distribution=uniform"]
             + (quick_sets or ["epochs=30", "eval_step=2", "stopping_step=3"]),
@@ -135,19 +118,16 @@ def pages(results=None):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true")
+    parser = harness.parser(__doc__, quick="2 epochs, 1 seed, fewer sizes")
     parser.add_argument("--studies", default="backbones-ml-100k,backbones-beauty,laws-ml-100k")
-    parser.add_argument("--render", action="store_true", help="only write the pages again from the JSON")
-    args = parser.parse_args(argv)
-    plan = studies(args.quick)
-    unknown = [s for s in args.studies.split(",") if s not in plan]
-    if unknown:
-        parser.error(f"--studies: unknown {', '.join(unknown)}; known: {', '.join(plan)}")
-    for name in [] if args.render else args.studies.split(","):
-        run_study(name, plan[name], args.quick, argv)
-    print(*harness.publish(pages()))
-    return 0
+
+    def measure(args):
+        plan = studies(args.quick)
+        for name in harness.names(args.studies, plan, "--studies"):
+            run_study(name, plan[name], args.quick, argv)
+        return {}  # each study wrote its own folder
+
+    return harness.run(parser, argv, measure, pages)
 
 
 if __name__ == "__main__":

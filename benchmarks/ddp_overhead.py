@@ -3,17 +3,10 @@ against 2 torchrun processes with 1 thread each, at the same global batch.
 
     python benchmarks/ddp_overhead.py [--quick] [--repeats 2] [--render]
 
-Both runs go through ``run_recbole_srt.py`` (the second under ``torchrun --standalone``) on ml-100k
-with SRT at a size where compute dominates (hidden 256, 4 layers, 4 heads, K=1000 negatives; quick
-mode: hidden 128, 2 layers) and no validation. The epoch times are those the run logs ("epoch N
-training [time: ...]"), the first epoch left out (allocator and lazy initialisation); the runs
-alternate, ``--repeats`` times each, and the median is kept. Writes benchmarks/results/ddp_overhead.json
-(quick mode: ddp_overhead-quick.json) and its page in docs/results/ with the ratio two-process / one-process
-epoch time (goal: <= 1.15), the machine, the date and the 1-minute load average before each run (the machine
-may be shared).
+Both through ``run_recbole_srt.py`` (the second under ``torchrun --standalone``), no validation; the epoch times
+the runs log, the first left out, runs alternating, median kept. Goal: a ratio two / one process <= 1.15.
 """
 
-import argparse
 import os
 import re
 import statistics
@@ -75,32 +68,30 @@ def pages(results=None):
     return harness.rendered(markdown, ("ddp_overhead", "ddp_overhead-quick"), results)
 
 
+def run(args, argv):
+    size = QUICK if args.quick else FULL
+    repeats = args.repeats or (1 if args.quick else 2)
+    runs = {1: {"seconds": [], "load": []}, 2: {"seconds": [], "load": []}}
+    with tempfile.TemporaryDirectory(prefix="ddp_overhead_") as workdir:
+        for _ in range(repeats):
+            for processes in (1, 2):
+                runs[processes]["load"].append(round(os.getloadavg()[0], 2))
+                seconds, runs[processes]["command"] = train(size, processes, workdir)
+                runs[processes]["seconds"] += seconds[1:]
+                print(f"{processes} process(es): {seconds} s/epoch", flush=True)
+    for row in runs.values():
+        row["median_seconds"] = statistics.median(row["seconds"])
+    return {"ddp_overhead" + ("-quick" if args.quick else ""): {
+        "quick": args.quick, **harness.stamp(__file__, argv), "repeats": repeats,
+        "size": ", ".join(f"{k} {v}" for k, v in size.items()), "one_process": runs[1], "two_processes": runs[2],
+        "ratio": runs[2]["median_seconds"] / runs[1]["median_seconds"]}}
+
+
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="a smaller model and 2 epochs (1 timed): a few minutes")
+    parser = harness.parser(__doc__, quick="a smaller model and 2 epochs (1 timed): a few minutes")
     parser.add_argument("--repeats", type=int, default=None, help="runs of each setting (default 2; quick: 1)")
-    parser.add_argument("--render", action="store_true", help="only write the pages again from the JSON")
-    args = parser.parse_args(argv)
-    if not args.render:
-        size = QUICK if args.quick else FULL
-        repeats = args.repeats or (1 if args.quick else 2)
-        runs = {1: {"seconds": [], "load": []}, 2: {"seconds": [], "load": []}}
-        with tempfile.TemporaryDirectory(prefix="ddp_overhead_") as workdir:
-            for _ in range(repeats):
-                for processes in (1, 2):
-                    runs[processes]["load"].append(round(os.getloadavg()[0], 2))
-                    seconds, runs[processes]["command"] = train(size, processes, workdir)
-                    runs[processes]["seconds"] += seconds[1:]
-                    print(f"{processes} process(es): {seconds} s/epoch", flush=True)
-        for row in runs.values():
-            row["median_seconds"] = statistics.median(row["seconds"])
-        result = {"quick": args.quick, **harness.stamp(__file__, argv), "repeats": repeats,
-                  "size": ", ".join(f"{k} {v}" for k, v in size.items()), "one_process": runs[1],
-                  "two_processes": runs[2], "ratio": runs[2]["median_seconds"] / runs[1]["median_seconds"]}
-        name = "ddp_overhead" + ("-quick" if args.quick else "")
-        harness.update(os.path.join(harness.paths.RESULTS, name + ".json"), lambda old: result)
-    print("written:", *harness.publish(pages()))
+    return harness.run(parser, argv, lambda args: run(args, argv), pages)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,27 +1,14 @@
 """Next-item + feedback decomposition (ARGUS): which head helps which task, on ratings data.
 
     python benchmarks/feedback.py [--quick] [--datasets ml-100k,gift_cards] [--seeds 0,1,2]
-                                  [--variants plain,next-item,feedback,both,both-liked] [--sweep] [--render]
+                                  [--variants plain,next-item,feedback,both,both-liked] [--sweep] [--merge] [--render]
 
-One model (IDTransformer: ID items, SASRec backbone, full cross-entropy) trained as
-- ``plain``: items only (no feedback anywhere), the model of today;
-- ``next-item``: reads each item with the user's rating, next-item head only;
-- ``feedback``: reads ratings, feedback head only (liked = rating >= 4), selected on validation AUC;
-- ``both``: both heads, loss weights 1 and 1, selected on validation NDCG@10;
-- ``both-liked``: both heads, the next-item loss on liked targets only.
-Leave-one-out, full ranking, up to 40 epochs with early stopping after 5 validations without gain
-(4 epochs in quick mode), each variant with every seed; test NDCG@10 / HIT@10, feedback AUC and
-log loss of the held-out interaction, the per-item-mean-rating AUC baseline, and NDCG@10 of liked
-held-out items before and after re-ranking the top 100 by P(item) x P(like | item).
-
-``--sweep`` also runs the scaling toolkit over four model sizes of ``both`` on ml-100k and fits
-both heads' metrics against training FLOPs (``python -m recbole_srt.scaling sweep`` / ``fit`` /
-``plot``; figures in docs/results/feedback_sweep/). Writes benchmarks/results/feedback.json (``--quick``:
-feedback_quick.json), rendered to docs/results/ (``--render``: only that).
-Gift_Cards is prepared from ../shared/data/amazon/Gift_Cards with dataset_prep (once).
+IDTransformer trained as each variant (VARIANTS: items only; ratings read, next-item head; feedback head alone,
+liked = rating >= 4, selected on validation AUC; both heads; both, the next-item loss on liked targets), every seed,
+leave-one-out, full ranking. ``--sweep``: four sizes of ``both`` on ml-100k through the scaling toolkit, both
+heads' metrics fitted against training FLOPs (figures in docs/results/feedback_sweep/).
 """
 
-import argparse
 import json
 import os
 import shlex
@@ -140,31 +127,13 @@ def pages(results=None):
     return harness.rendered(markdown, ("feedback", "feedback_quick"), results)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="ml-100k, one seed, 4 epochs (a few minutes)")
-    parser.add_argument("--datasets", default=None, help="default ml-100k,gift_cards (quick: ml-100k)")
-    parser.add_argument("--seeds", default=None, help="default 0,1,2 (quick: 0)")
-    parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--sweep", action="store_true", help="also the four-size sweep of the joint model")
-    parser.add_argument("--merge", action="store_true", help="keep the runs (and sweep) already in the results file")
-    parser.add_argument("--render", action="store_true", help="only write the pages again from the JSON")
-    args = parser.parse_args(argv)
-    if not args.render:
-        run(args, argv)
-    print(*harness.publish(pages()))
-
-
 def run(args, argv):
     import torch
 
     mode = "quick" if args.quick else "full"
     datasets = (args.datasets or ("ml-100k" if args.quick else "ml-100k,gift_cards")).split(",")
-    seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
-    variants = [v for v in args.variants.split(",") if v]
-    for name in variants:
-        if name not in VARIANTS:
-            raise SystemExit(f"--variants: unknown '{name}'; known: {', '.join(VARIANTS)}")
+    seeds = harness.ints(args.seeds or ("0" if args.quick else "0,1,2"), "--seeds")
+    variants = harness.names(args.variants, VARIANTS, "--variants")
     torch.set_num_threads(os.cpu_count() or 1)
     start, rows = time.time(), []
     os.makedirs(harness.paths.SAVED, exist_ok=True)
@@ -187,8 +156,18 @@ def run(args, argv):
             result["sweep"] = sweep or previous["sweep"]
         return result
 
-    harness.update(os.path.join(harness.paths.RESULTS, "feedback_quick.json" if args.quick else "feedback.json"), change)
+    return {"feedback_quick" if args.quick else "feedback": change}
+
+
+def main(argv=None):
+    parser = harness.parser(__doc__, quick="ml-100k, one seed, 4 epochs (a few minutes)")
+    parser.add_argument("--datasets", default=None, help="default ml-100k,gift_cards (quick: ml-100k)")
+    parser.add_argument("--seeds", default=None, help="default 0,1,2 (quick: 0)")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--sweep", action="store_true", help="also the four-size sweep of the joint model")
+    parser.add_argument("--merge", action="store_true", help="keep the runs (and sweep) already in the results file")
+    return harness.run(parser, argv, lambda args: run(args, argv), pages)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
