@@ -1,40 +1,79 @@
 """Seconds of one evaluation: full ranking against uniN with fixed negatives and with RecBole's loader.
 
     python benchmarks/eval_speed.py [--quick] [--datasets ml-100k,beauty] [--modes full,uni1000,uni10000] [--render]
+    python benchmarks/eval_speed.py --epochs 2 [--hidden_size 64] [--n_layers 2]
 
-SRT (the README's defaults, untrained: timing does not depend on the weights) evaluated on the
-validation split through the plugin's trainer, each mode timed ``--repeats`` times (best kept):
-``eval_negatives: fixed`` (one row per user, negatives fixed per user) and ``eval_negatives: recbole``
-(RecBole's NegSampleEvalDataLoader: one row per candidate, resampled every evaluation; the time
-includes its sampling and row building, which happen while iterating). Beauty is prepared from
-../shared/data/amazon/Beauty. Writes benchmarks/results/eval_speed.json (``--quick``: eval_speed-quick.json)
-and its page in docs/results/.
+SRT (untrained: timing does not depend on the weights) evaluated on the validation split through the plugin's
+trainer, each mode best of --repeats: ``eval_negatives: fixed`` (one row per user) and ``recbole`` (RecBole's
+NegSampleEvalDataLoader: one row per candidate, its sampling included) (eval_speed.json).
+``--epochs N``: instead, at one size, N training epochs of SRT on all positions and of RecBole's SASRec-CE on its
+augmented rows (one per prefix), and one uni10000 and one full evaluation of SRT (epoch_and_eval.json).
 """
 
-import argparse
 import json
 import os
+import sys
 import time
 
 import harness
 
 
-def time_evaluation(dataset, mode, negatives, repeats, scratch):
+def build(model, dataset, options):
     from recbole_srt.build import build_run, load_config
 
-    options = {"eval_args": {"mode": mode}, "eval_negatives": negatives, "show_progress": False, "state": "ERROR",
-               "log_dir": None, "tensorboard_dir": None, "checkpoint_dir": scratch, "tokenizer_dir": os.path.join(scratch, "tokenizers")}
     if dataset != "ml-100k":
         options["data_path"] = harness.prepare(dataset)
-    run = build_run(load_config("SRT", dataset, config_dict=options))
-    seconds, result = [], None
+    return build_run(load_config(model, dataset, config_dict={
+        "show_progress": False, "state": "ERROR", "log_dir": None, "tensorboard_dir": None, **options}))
+
+
+def seconds(work, repeats=1):
+    """The best of ``repeats`` timings of ``work()``, and its last result."""
+    best, result = float("inf"), None
     for _ in range(repeats):
         start = time.perf_counter()
-        result = run.trainer.evaluate(run.valid_data, load_best_model=False)
-        seconds.append(time.perf_counter() - start)
-    return {"dataset": dataset, "mode": mode, "eval_negatives": negatives, "seconds": round(min(seconds), 3),
+        result = work()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def time_evaluation(dataset, mode, negatives, repeats, scratch):
+    run = build("SRT", dataset, {"eval_args": {"mode": mode}, "eval_negatives": negatives, "checkpoint_dir": scratch,
+                                 "tokenizer_dir": os.path.join(scratch, "tokenizers")})
+    best, result = seconds(lambda: run.trainer.evaluate(run.valid_data, load_best_model=False), repeats)
+    return {"dataset": dataset, "mode": mode, "eval_negatives": negatives, "seconds": round(best, 3),
             "users": len(run.valid_data.dataset), "items": run.valid_data.dataset.item_num - 1,
             "ndcg@5": float(result["ndcg@5"]), "loader": type(run.valid_data).__name__}
+
+
+def epochs_and_evaluations(args):
+    def setup(model, mode):
+        options = {"hidden_size": args.hidden_size, "n_layers": args.n_layers, "n_heads": 2,
+                   "inner_size": 4 * args.hidden_size, "MAX_ITEM_LIST_LENGTH": 50,
+                   "checkpoint_dir": os.path.join(harness.paths.SAVED, "bench"),
+                   "eval_args": {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": mode, "group_by": "user"}}
+        return build(model, "ml-100k", {**options, **({"loss_type": "CE", "train_neg_sample_args": None}
+                                                      if model == "SASRec" else {})})
+
+    def per_epoch(run, epochs):
+        run.trainer.train_epoch(run.train_data, 0)  # warm-up epoch (allocator, lazy init) not counted
+        return seconds(lambda: [run.trainer.train_epoch(run.train_data, e + 1) for e in range(epochs)])[0] / epochs
+
+    def evaluation(run):
+        return seconds(lambda: run.trainer.evaluate(run.valid_data, load_best_model=False))[0]
+
+    srt = setup("SRT", "uni10000")
+    rows = {"srt_epoch": per_epoch(srt, args.epochs), "srt_sampled_eval": evaluation(srt),
+            "users": len(srt.valid_data.dataset), "srt_batches": f"{len(srt.train_data)} batches of "
+            f"{srt.config['train_batch_size']} windows, {srt.train_data.n_targets} targets, "
+            f"K={srt.config['num_negatives']}"}
+    full = setup("SRT", "full")
+    full.model.load_state_dict(srt.model.state_dict())  # the same weights under both protocols
+    rows["srt_full_eval"] = evaluation(full)
+    sasrec = setup("SASRec", "uni10000")
+    rows["sasrec_epoch"] = per_epoch(sasrec, max(1, args.epochs // 2))
+    rows["sasrec_batches"] = f"{len(sasrec.train_data)} batches of {sasrec.config['train_batch_size']} rows"
+    return {"rows": rows, "size": f"hidden {args.hidden_size}, layers {args.n_layers}, heads 2, MAX_ITEM_LIST_LENGTH 50"}
 
 
 def markdown(result):
@@ -49,37 +88,52 @@ def markdown(result):
     return "\n".join(lines) + "\n"
 
 
+def epochs_markdown(result):
+    r = result["rows"]
+    return "\n".join([
+        "# Seconds per training epoch and per evaluation on ml-100k", "",
+        f"{harness.describe(result['machine'])}; {result['date']}; `{result['command']}`. {result['size']}.", "",
+        *harness.table(["what", "seconds", "of what"], [
+            ["SRT, all positions: one epoch", f"{r['srt_epoch']:.2f}", r["srt_batches"]],
+            ["SASRec CE, augmented rows: one epoch", f"{r['sasrec_epoch']:.2f}", r["sasrec_batches"]],
+            ["SRT, uni10000 evaluation (plugin trainer)", f"{r['srt_sampled_eval']:.2f}", f"{r['users']} users"],
+            ["SRT, full-ranking evaluation", f"{r['srt_full_eval']:.2f}", f"{r['users']} users"]]), "",
+        f"Speed-up of an SRT epoch over SASRec-CE: {r['sasrec_epoch'] / r['srt_epoch']:.1f}x.", ""])
+
+
 def pages(results=None):
-    return harness.rendered(markdown, ("eval_speed", "eval_speed-quick"), results)
+    return {**harness.rendered(markdown, ("eval_speed", "eval_speed-quick"), results),
+            **harness.rendered(epochs_markdown, ["epoch_and_eval"], results)}
+
+
+def run(args, argv):
+    if args.epochs:
+        return {"epoch_and_eval": {**harness.stamp(__file__, argv), **epochs_and_evaluations(args)}}
+    repeats, scratch = args.repeats or (1 if args.quick else 3), os.path.join(harness.paths.SAVED, "eval_speed")
+    rows = []
+    for dataset in (args.datasets or ("ml-100k" if args.quick else "ml-100k,beauty")).split(","):
+        for mode in args.modes.split(","):
+            for negatives in (("fixed",) if mode == "full" else ("fixed", "recbole")):
+                rows.append(time_evaluation(dataset, mode, negatives, repeats, scratch))
+                print(json.dumps(rows[-1]), flush=True)
+    full = {r["dataset"]: r["seconds"] for r in rows if r["mode"] == "full"}
+    for row in rows:
+        if row["dataset"] in full:
+            row["x_full"] = round(row["seconds"] / full[row["dataset"]], 2)
+    return {"eval_speed-quick" if args.quick else "eval_speed": {**harness.stamp(__file__, argv), "repeats": repeats,
+                                                                 "rows": rows}}
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="ml-100k only, one repeat")
+    parser = harness.parser(__doc__, quick="ml-100k only, one repeat")
     parser.add_argument("--datasets", default=None, help="default ml-100k,beauty (quick: ml-100k)")
     parser.add_argument("--modes", default="full,uni100,uni1000,uni10000")
     parser.add_argument("--repeats", type=int, default=None, help="default 3 (quick: 1)")
-    parser.add_argument("--render", action="store_true", help="only write the pages again from the JSON")
-    args = parser.parse_args(argv)
-    if not args.render:
-        datasets = (args.datasets or ("ml-100k" if args.quick else "ml-100k,beauty")).split(",")
-        repeats = args.repeats or (1 if args.quick else 3)
-        scratch = os.path.join(harness.paths.SAVED, "eval_speed")
-        rows = []
-        for dataset in datasets:
-            for mode in args.modes.split(","):
-                for negatives in (("fixed",) if mode == "full" else ("fixed", "recbole")):
-                    rows.append(time_evaluation(dataset, mode, negatives, repeats, scratch))
-                    print(json.dumps(rows[-1]), flush=True)
-        full = {r["dataset"]: r["seconds"] for r in rows if r["mode"] == "full"}
-        for row in rows:
-            if row["dataset"] in full:
-                row["x_full"] = round(row["seconds"] / full[row["dataset"]], 2)
-        result = {**harness.stamp(__file__, argv), "repeats": repeats, "rows": rows}
-        name = "eval_speed-quick" if args.quick else "eval_speed"
-        harness.update(os.path.join(harness.paths.RESULTS, name + ".json"), lambda old: result)
-    print("written:", *harness.publish(pages()))
+    parser.add_argument("--epochs", type=int, default=0, help="time training epochs instead (epoch_and_eval.json)")
+    parser.add_argument("--hidden_size", type=int, default=64)
+    parser.add_argument("--n_layers", type=int, default=2)
+    return harness.run(parser, argv, lambda args: run(args, argv), pages)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
