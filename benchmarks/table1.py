@@ -4,22 +4,13 @@ split, under both full-ranking conventions, from one command.
 
     python benchmarks/table1.py --dataset beauty|sports [--quick] [--models SRT-1K,SASRec-CE] [--seeds 0,1,2]
         [--tuned saved/search/beauty.best.json] [--time_budget MIN] [--threads N] [--set KEY=VALUE] [--merge]
-    python benchmarks/table1.py --dataset beauty|sports [--quick] --render
 
-Prepares the dataset from ../shared/data/amazon with dataset_prep (once), trains every model with the
-plugin's driver functions (those behind run_recbole_srt.py) under full-ranking leave-one-out with early
-stopping on validation NDCG@5 (history kept, the authors' convention), tests the best checkpoint with the
-user's history items kept and then masked (``eval_mask_history``), and against 10,000 sampled negatives,
-and writes benchmarks/results/<dataset>.json (``-quick`` in quick mode): per row and seed the test metrics,
-best validation NDCG@5, seconds per training epoch, epochs to best, parameters and the paper's figure;
-mean and standard deviation over seeds. Its page: docs/results/<dataset>[-quick].md (``--render``: only that).
-
-Rows named ``<model> <variant>`` (``--suffix``) are variants of one model; the table marks, per model,
-the variant with the best validation NDCG@5: the one a reader should compare. ``--quick`` trains few
-epochs (QUICK); it shows the protocol, not quality (2 cores, 2026-12-04: Beauty 12 minutes, Sports 18).
+Every row trains under full-ranking leave-one-out with early stopping on validation NDCG@5; its best checkpoint
+is tested with the user's history kept and masked, and against 10,000 sampled negatives; mean ± sd over seeds.
+Rows ``<model> <variant>`` (--suffix) are variants of one model: the table marks the one with the best validation.
+``--quick`` shows the protocol, not quality (2 cores, 2026-12-04: Beauty 12 minutes, Sports 18).
 """
 
-import argparse
 import json
 import os
 import statistics
@@ -226,24 +217,20 @@ def markdown(results, dataset):
              "Mean ± standard deviation over seeds. Early stopping and the selection of variants use validation "
              "NDCG@5 only; ✓ marks each model's selected variant.", "",
              "The paper's figure is compared with ours under the convention it was measured with: kept for SRT "
-             "(the authors' code), masked for the baselines (Chen et al. 2022, whose figures the paper reports).", "",
-             "| model | sel. | paper NDCG@5 | ours / paper | NDCG@5 kept | HIT@5 kept | NDCG@5 masked | HIT@5 masked | NDCG@5 10K | "
-             "valid NDCG@5 | seeds | epochs (best) | s/epoch | params (non-emb.) | run |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "(the authors' code), masked for the baselines (Chen et al. 2022, whose figures the paper reports).", ""]
+    rows = []
     for name, r in results.items():
-        mean = r["mean"]
-        paper, versus = paper_figure(dataset, name), ""
-        valid = "" if mean["valid_ndcg@5"] is None else f"{mean['valid_ndcg@5']:.4f}"
-        if paper:
-            versus = f"{mean[paper[2]]['ndcg@5']['mean'] / paper[0]:.0%}"
-        lines.append(
-            f"| {name} | {'✓' if name in chosen else ''} | {f'{paper[0]:.4f} {paper[1]}' if paper else ''} | "
-            f"{versus} | "
-            f"{cell(r, 'full', 'ndcg@5')} | {cell(r, 'full', 'hit@5')} | {cell(r, 'full_masked', 'ndcg@5')} | "
-            f"{cell(r, 'full_masked', 'hit@5')} | {cell(r, 'sampled_10k', 'ndcg@5')} | "
-            f"{valid} | {len(r['seeds'])} | {mean['epochs_run']:g} ({mean['epochs_to_best']:g}) | "
-            f"{mean['seconds_per_epoch']} | {r['parameters']:,} ({r['non_embedding_parameters']:,}) | "
-            f"{chr(65 + runs.index(r['run']))} |")
+        mean, paper = r["mean"], paper_figure(dataset, name)
+        rows.append([name, "✓" if name in chosen else "", f"{paper[0]:.4f} {paper[1]}" if paper else "",
+                     f"{mean[paper[2]]['ndcg@5']['mean'] / paper[0]:.0%}" if paper else "",
+                     cell(r, "full", "ndcg@5"), cell(r, "full", "hit@5"), cell(r, "full_masked", "ndcg@5"),
+                     cell(r, "full_masked", "hit@5"), cell(r, "sampled_10k", "ndcg@5"),
+                     "" if mean["valid_ndcg@5"] is None else f"{mean['valid_ndcg@5']:.4f}", len(r["seeds"]),
+                     f"{mean['epochs_run']:g} ({mean['epochs_to_best']:g})", mean["seconds_per_epoch"],
+                     f"{r['parameters']:,} ({r['non_embedding_parameters']:,})", chr(65 + runs.index(r["run"]))])
+    lines += harness.table(["model", "sel.", "paper NDCG@5", "ours / paper", "NDCG@5 kept", "HIT@5 kept",
+                            "NDCG@5 masked", "HIT@5 masked", "NDCG@5 10K", "valid NDCG@5", "seeds", "epochs (best)",
+                            "s/epoch", "params (non-emb.)", "run"], rows)
     lines += speed_lines(results)
     lines += ["", "Settings per row (after the model's yaml and the table's shared size):", ""]
     for name, r in results.items():
@@ -296,37 +283,22 @@ def tuned_settings(path):
     return {k: harness.literal(v) for k, v in best["searched"].items()}
 
 
-def write_results(stem, dataset, change):
-    """<stem>.json from ``change(rows already there)``, rows in table order, under the harness's lock."""
-    harness.update(stem + ".json", lambda there: {"dataset": dataset, "models": dict(sorted(
-        change((there or {}).get("models", {})).items(), key=table_order))})
-
-
-def recomputed(rows, dataset):
-    """The rows with their paper figures and means computed again from their seeds (after a format change)."""
-    return {name: {**r, **paper_fields(dataset, name), "mean": aggregate(r["seeds"])} for name, r in rows.items()}
-
-
 def pages(results=None):
-    """Every Table 1 page from its JSON; the 2026-11-22 runs of the former beauty.py in their own format."""
-    out = {}
-    for dataset in sorted(DATASETS):
-        for stem in (dataset, f"{dataset}-quick"):
-            path = os.path.join(results or harness.paths.RESULTS, stem + ".json")
-            if os.path.isfile(path):
-                out[stem] = markdown(recomputed(harness.load(path)["models"], dataset), dataset)
-    for stem in ("beauty-2026-11-22", "beauty-quick-2026-11-22"):
-        path = os.path.join(results or harness.paths.RESULTS, stem + ".json")
-        if os.path.isfile(path):
-            out[stem] = markdown_2026_11_22(harness.load(path)["models"])
-    return out
+    """Every Table 1 page from its JSON, each row's mean computed again from its seeds; the 2026-11-22 runs of
+    the former beauty.py in their own format."""
+    def recomputed(data, stem):
+        dataset = stem.split("-")[0]
+        return markdown({name: {**r, **paper_fields(dataset, name), "mean": aggregate(r["seeds"])}
+                         for name, r in data["models"].items()}, dataset)
+
+    return {**harness.rendered(recomputed, [s for d in sorted(DATASETS) for s in (d, f"{d}-quick")], results, True),
+            **harness.rendered(lambda data: markdown_2026_11_22(data["models"]),
+                               ("beauty-2026-11-22", "beauty-quick-2026-11-22"), results)}
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = harness.parser(__doc__, quick="few epochs (2 cores, 2026-12-04: Beauty 12 minutes, Sports 18)")
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="beauty")
-    parser.add_argument("--quick", action="store_true",
-                        help="few epochs (2 cores, 2026-12-04: Beauty 12 minutes, Sports 18)")
     parser.add_argument("--data_path", default=harness.paths.DATA)
     parser.add_argument("--out", default=None, help="folder of <dataset>[-quick].json (default benchmarks/results; "
                                                     "pages are rendered from there)")
@@ -336,40 +308,30 @@ def main(argv=None):
     parser.add_argument("--tuned", default=None, metavar="BEST_JSON",
                         help="a recbole_srt.search ranking: its best settings go on top of every row (use --suffix)")
     parser.add_argument("--epochs", type=int, default=None, help="override the epochs of every model (smoke runs)")
-    parser.add_argument("--time_budget", type=float, default=None,
-                        help="minutes (the config key time_budget is in seconds) of training + validation per model "
-                             "and seed; training stops at the next epoch boundary")
+    parser.add_argument("--time_budget", type=float, default=None, help="minutes of training + validation per "
+                        "model and seed (the config key time_budget is in seconds); stops at the next epoch boundary")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a config value for every model of this run (repeatable), e.g. learning_rate=1e-3")
     parser.add_argument("--suffix", default="", help="appended after a space to each model's name: a variant")
     parser.add_argument("--merge", action="store_true",
                         help="keep the other rows of an existing results file (runs split across processes)")
-    parser.add_argument("--render", action="store_true",
-                        help="only write the pages again from the existing JSON (recomputing each row's mean)")
-    args = parser.parse_args(argv)
-    stem = os.path.join(args.out or harness.paths.RESULTS, args.dataset + ("-quick" if args.quick else ""))
-    if args.render:
-        if not os.path.isfile(stem + ".json"):
-            raise SystemExit(f"--render: no results at {stem}.json; run the benchmark first")
-        write_results(stem, args.dataset, lambda there: recomputed(there, args.dataset))
-    else:
+
+    def measure(args):
         results = run(args, argv)
-        write_results(stem, args.dataset, lambda there: merged(there, results) if args.merge and there else results)
-    print(*harness.publish(pages()))
+        stem = os.path.join(args.out or harness.paths.RESULTS, args.dataset + ("-quick" if args.quick else ""))
+        harness.update(stem + ".json", lambda there: {"dataset": args.dataset, "models": dict(sorted(
+            (merged(there["models"], results) if args.merge and there else results).items(), key=table_order))})
+        return {}
+
+    return harness.run(parser, argv, measure, pages)
 
 
 def run(args, argv):
     import torch
 
-    names = [m for m in args.models.split(",") if m]
-    for name in names:
-        if name not in MODELS:
-            raise SystemExit(f"--models: unknown '{name}'; choose from {', '.join(MODELS)}")
-    try:
-        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
-    except ValueError:
-        raise SystemExit(f"--seeds: expected comma-separated integers, got '{args.seeds}'") from None
+    names = harness.names(args.models, MODELS, "--models")
+    seeds = harness.ints(args.seeds, "--seeds")
     suffix = " " + args.suffix.strip() if args.suffix.strip() else ""
     overrides = tuned_settings(args.tuned) if args.tuned else {}
     for item in args.set:
