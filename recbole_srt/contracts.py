@@ -75,8 +75,9 @@ class NextItemLoss(Protocol):
     @staticmethod
     def check_config(config) -> None: ...
 
-    def negatives(self, pos_ids: torch.Tensor) -> torch.Tensor | None:
-        """Sampled candidate ids ([K] shared or [N, K] per target), or None to score the whole catalog."""
+    def negatives(self, pos_ids: torch.Tensor, sequences: int) -> torch.Tensor | None:
+        """Sampled candidate ids for the step's targets ``pos_ids`` [N] from ``sequences`` sequences ([K] shared,
+        [sequences, K] per sequence or [N, K] per target), or None to score the whole catalog."""
 
     def __call__(self, query, pos_ids, pos_repr, neg_ids, cand_repr) -> torch.Tensor:
         """[N] losses; ``cand_repr`` is the catalog [n_items, H] when ``negatives`` gave None."""

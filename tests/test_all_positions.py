@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from recbole_srt.data import AllPositionsDataLoader
@@ -97,8 +98,9 @@ def test_length_grouping_keeps_every_window_once_and_pads_less(ml100k_srt):
     assert [b.tolist() for b in train.batches()[:3]] != [b.tolist() for b in train.batches()[:3]]
 
 
-def test_per_row_negatives_train_through_the_model():
-    run = make_run("SRT", neg_sampling_scope="row", num_negatives=50)
+@pytest.mark.parametrize("scope", ["row", "sequence", "batch"])
+def test_every_negative_scope_trains_through_the_model(scope):
+    run = make_run("SRT", neg_sampling_scope=scope, num_negatives=50)
     model = run.model
     batch = next(iter(run.train_data))
     losses, targets, _ = model.target_losses(batch)

@@ -43,7 +43,7 @@ def test_missing_item_file(tmp_path):
 
 def test_window_stride_and_scope():
     check(r"window_stride must be an integer in \[1, MAX_ITEM_LIST_LENGTH=50\], got 51", window_stride=51)
-    check(r"neg_sampling_scope must be 'batch' or 'row'", neg_sampling_scope="user")
+    check(r"neg_sampling_scope must be one of sequence, batch, row, got 'user'", neg_sampling_scope="user")
     check(r"length_grouping must be an integer >= 1 \(1 = plain shuffle\), got 0", length_grouping=0)
 
 

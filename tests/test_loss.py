@@ -49,6 +49,34 @@ def test_per_row_negatives_match_shared_when_identical():
     assert not torch.allclose(shared, sampled_softmax(0.7, query, table[pos_ids], table[neg_ids], pos_ids, neg_ids, None))
 
 
+def test_per_sequence_negatives_equal_each_targets_copy_of_its_sequences_set():
+    # Two sequences of three targets: the batched product per sequence is the per-target loss with each target
+    # given its own sequence's negatives, collisions with the positive masked in both.
+    torch.manual_seed(0)
+    query, table = torch.randn(6, 8), torch.randn(12, 8)
+    pos_ids = torch.tensor([1, 2, 3, 4, 5, 6])
+    neg_ids = torch.tensor([[7, 8, 2, 9], [10, 11, 4, 4]])
+    log_q = torch.log_softmax(torch.randn(12), 0)
+    per_sequence = sampled_softmax(0.7, query, table[pos_ids], table[neg_ids], pos_ids, neg_ids, log_q)
+    rows = neg_ids.repeat_interleave(3, dim=0)
+    per_target = sampled_softmax(0.7, query, table[pos_ids], table[rows], pos_ids, rows, log_q)
+    assert torch.allclose(per_sequence, per_target, atol=1e-6)
+
+
+def test_per_sequence_draws_differ_across_sequences_and_follow_q():
+    counts = torch.tensor([0, 10, 20, 30, 40])
+    loss = SampledSoftmaxLoss(num_negatives=50, scope="sequence", sampler=NegativeSampler(counts, seed=3))
+    drawn = loss.negatives(torch.ones(40, dtype=torch.long), sequences=2000)
+    assert drawn.shape == (2000, 50)
+    assert len({tuple(row.tolist()) for row in drawn}) == 2000  # every sequence draws its own set
+    freq = torch.bincount(drawn.reshape(-1), minlength=5).double() / drawn.numel()
+    assert freq[0] == 0 and torch.allclose(freq[1:], torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64),
+                                           atol=0.005)
+    assert loss.negatives(torch.ones(40, dtype=torch.long), sequences=2).shape == (2, 50)
+    loss.scope = "batch"
+    assert loss.negatives(torch.ones(40, dtype=torch.long), sequences=2).shape == (50,)
+
+
 def test_sampler_follows_training_popularity_and_never_draws_padding():
     counts = torch.tensor([50, 0, 1, 3, 6])  # the padding item's count must be ignored
     sampler = NegativeSampler(counts, "popularity", seed=1)

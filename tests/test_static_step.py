@@ -22,8 +22,8 @@ def test_item_encodings_agree_however_they_are_computed(small_run):
     batch = next(iter(small_run.train_data))
     item_seq, targets = batch[model.ITEM_SEQ], batch[model.schema.targets].reshape(-1)
     pos_ids = torch.where(targets > 0, targets, model.fill_item)
-    negatives = model.loss_fct.negatives(pos_ids)
-    assert item_seq.numel() + len(pos_ids) + len(negatives) < model.item_encoder.n_items
+    negatives = model.loss_fct.negatives(pos_ids, len(item_seq))  # one set per sequence
+    assert item_seq.numel() + len(pos_ids) + negatives.numel() < model.item_encoder.n_items
     with torch.no_grad():
         catalog = model.item_representations()
         for dedupe in (True, False):
@@ -31,7 +31,7 @@ def test_item_encodings_agree_however_they_are_computed(small_run):
             assert torch.allclose(seq, catalog[item_seq], atol=1e-6)
             assert torch.allclose(pos, catalog[pos_ids], atol=1e-6)
             assert torch.allclose(cand, catalog[negatives], atol=1e-6)
-            named = item_seq.numel() + len(pos_ids) + len(negatives)
+            named = item_seq.numel() + len(pos_ids) + negatives.numel()
             assert len(encoded) == (len(torch.unique(encoded)) if dedupe else named)
 
 

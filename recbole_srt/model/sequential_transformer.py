@@ -206,7 +206,7 @@ class SequentialTransformer(SequentialRecommender):
         # Padding slots score a real item, so that their (discarded) losses stay finite.
         pos_ids = torch.where(real, pos_ids, self.fill_item)
         if trains_items:
-            neg_ids = self.loss_fct.negatives(pos_ids) if neg_ids is None else \
+            neg_ids = self.loss_fct.negatives(pos_ids, len(item_seq)) if neg_ids is None else \
                 self._dense_negatives(neg_ids.to(pos_ids.device), real)
         seq_repr, pos_repr, cand_repr, encoded = self.encode_items(item_seq, pos_ids, neg_ids if trains_items else None,
                                                                    scores_catalog=trains_items and neg_ids is None)

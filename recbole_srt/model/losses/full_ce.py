@@ -33,7 +33,7 @@ class FullCrossEntropyLoss(nn.Module):
         if smoothing is not None and not 0 <= smoothing < 1:
             raise ConfigError(f"label_smoothing must be in [0, 1), got {smoothing!r}")
 
-    def negatives(self, pos_ids):
+    def negatives(self, pos_ids, sequences):
         return None  # every item of the catalog is a candidate
 
     def forward(self, query, pos_ids, pos_repr, cand_ids, cand_repr):

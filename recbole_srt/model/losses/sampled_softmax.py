@@ -9,6 +9,9 @@ from recbole_srt.config_check import ConfigError
 from recbole_srt import distributed
 
 
+SCOPES = ("sequence", "batch", "row")
+
+
 @LOSSES.register("sampled_softmax")
 class SampledSoftmaxLoss(nn.Module):
     """Per-target loss of the positive against K sampled negatives.
@@ -22,12 +25,15 @@ class SampledSoftmaxLoss(nn.Module):
         "num_negatives": 1000,  # K
         "neg_distribution": "popularity",  # popularity (of the training targets) or uniform
         "neg_count_smoothing": 0,  # added to each item's training count before drawing (the SRT authors add 1)
-        "neg_sampling_scope": "batch",  # batch: K negatives shared by the step; row: K per target
+        # sequence: K per sequence (window), shared by its targets: the paper's N(S~), at the cost of one shared set;
+        # batch: K shared by the step (cheapest, but at small K every target of a step meets the same few items);
+        # row: K per target (the authors' code, whose rows are prefixes; memory grows with targets x K)
+        "neg_sampling_scope": "sequence",
         "logq_correction": True,
         "tau": 1.0,  # temperature of the logits
     }
 
-    def __init__(self, tau=1.0, num_negatives=1000, scope="batch", sampler=None, logq_correction=True):
+    def __init__(self, tau=1.0, num_negatives=1000, scope="sequence", sampler=None, logq_correction=True):
         super().__init__()
         self.tau = tau
         self.num_negatives = num_negatives
@@ -55,30 +61,37 @@ class SampledSoftmaxLoss(nn.Module):
         if smoothing is not None and (isinstance(smoothing, bool) or not isinstance(smoothing, (int, float))
                                       or smoothing < 0):
             raise ConfigError(f"neg_count_smoothing must be a number >= 0, got {smoothing!r}")
-        if config["neg_sampling_scope"] not in ("batch", "row"):
-            raise ConfigError(f"neg_sampling_scope must be 'batch' or 'row', got {config['neg_sampling_scope']!r}")
+        if config["neg_sampling_scope"] not in SCOPES:
+            raise ConfigError(f"neg_sampling_scope must be one of {', '.join(SCOPES)}, got {config['neg_sampling_scope']!r}")
         if config["neg_distribution"] not in ("popularity", "uniform"):
             raise ConfigError(f"neg_distribution must be 'popularity' or 'uniform', got {config['neg_distribution']!r}")
 
-    def negatives(self, pos_ids):
-        shape = (self.num_negatives,) if self.scope == "batch" else (len(pos_ids), self.num_negatives)
-        return self.sampler.sample(shape, pos_ids.device)
+    def negatives(self, pos_ids, sequences):
+        """[K] shared by the step, [sequences, K] one set per sequence, or [targets, K] one per target."""
+        rows = {"batch": (), "sequence": (sequences,), "row": (len(pos_ids),)}[self.scope]
+        return self.sampler.sample((*rows, self.num_negatives), pos_ids.device)
 
     def forward(self, query, pos_ids, pos_repr, neg_ids, neg_repr):
-        """query, pos_repr: [N, H]; neg_ids: [K] shared or [N, K] per target; neg_repr: [..., H].
+        """query, pos_repr: [N, H]; neg_ids: [K] shared, or [G, K] one set per group of N / G consecutive targets
+        (G = N: per target; G sequences: the targets of a window are consecutive); neg_repr: [K, H] or [G, K, H].
         Every pos_id must have a positive sampling probability (the model puts a real item in padding slots)."""
         query = query / self.tau  # on [N, H] rather than on the [N, K] logits: one pass less over them
         pos_logit = (query * pos_repr).sum(-1)
-        if neg_repr.dim() == 2:
+        if neg_ids.dim() == 1:
             neg_logit = query @ neg_repr.T
             collision = neg_ids.unsqueeze(0) == pos_ids.unsqueeze(1)
+            log_q_neg = lambda log_q: log_q[neg_ids]  # noqa: E731
         else:
-            neg_logit = torch.einsum("nh,nkh->nk", query, neg_repr)
-            collision = neg_ids == pos_ids.unsqueeze(1)
+            # One batched product per group: the [N, K, H] candidates of a per-target expansion are never built.
+            groups, k = neg_ids.shape
+            per = len(query) // groups
+            neg_logit = torch.bmm(query.view(groups, per, -1), neg_repr.transpose(1, 2)).view(len(query), k)
+            collision = (neg_ids.unsqueeze(1) == pos_ids.view(groups, per, 1)).view(len(query), k)
+            log_q_neg = lambda log_q: log_q[neg_ids].repeat_interleave(per, dim=0)  # noqa: E731
         if self.logq_correction:
             log_q = self.sampler.log_q.to(query.device)
             pos_logit = pos_logit - log_q[pos_ids]
-            neg_logit = neg_logit - log_q[neg_ids]
+            neg_logit = neg_logit - log_q_neg(log_q)
         neg_logit = neg_logit.masked_fill(collision, float("-inf"))
         logits = torch.cat([pos_logit.unsqueeze(1), neg_logit], dim=1)
         return torch.logsumexp(logits, dim=1) - pos_logit
