@@ -1,10 +1,11 @@
 """The benchmark studies, importable by the tests as ``benchmarks.<study>``.
 
-Run as ``python benchmarks/<study>.py``, a study finds the harness as the top-level name ``harness`` (the
-script's own folder is on sys.path). Imported through this package it would not: the name is registered here
-once, so both ways load one harness."""
+Run as ``python benchmarks/<study>.py``, a study finds its shared modules as the top-level names ``harness`` and
+``synthetic`` (the script's own folder is on sys.path). Imported through this package they would not be: the names
+are registered here once, so both ways load one module each."""
 
 import importlib
 import sys
 
-sys.modules.setdefault("harness", importlib.import_module(".harness", __name__))
+for _name in ("harness", "synthetic"):
+    sys.modules.setdefault(_name, importlib.import_module(f".{_name}", __name__))
