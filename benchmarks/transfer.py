@@ -1,31 +1,16 @@
 """The paper's transfer study (Table 4): pre-train SRT on other categories, fine-tune on the target.
 
     python benchmarks/transfer.py [--target beauty] [--quick] [--seeds 0,1,2] [--preset L2-H2-D64]
-        [--sources toys,office] [--trend] [--pretrain_epochs N] [--epochs N] [--stage_epochs N]
-    python benchmarks/transfer.py --render
+        [--sources toys,office] [--trend] [--pretrain_epochs N] [--epochs N] [--stage_epochs N] [--only KEYS]
 
-1. Prepares the sources and the Beauty-free (or Sports-free) corpus with dataset_prep (README: "A
-   pre-training corpus without the target's users"): one tokenizer over the corpus and the target's texts,
-   which every run uses, also those on a smaller corpus (``--sources``).
-2. Pre-trains SRT on the corpus (`run_recbole_srt.py`) and estimates its Fisher (`python -m recbole_srt.fisher`).
-3. On the target, with that tokenizer, under full ranking: most popular; from scratch; zero-shot (the
-   pre-trained weights, `epochs: 0`); fine-tuned with progressive unfreezing and EWC; without EWC; with the
-   item encoder unfrozen first instead of last (`unfreeze_item_encoder: first`), with and without EWC;
-   without unfreezing. Each model is tested under both history conventions (`eval_mask_history` False, then
-   True on its best checkpoint), and scratch and fine-tuned are also run with `cold_start_items: 0.1` for the cold column.
-
-``--trend`` pre-trains on nested corpora (one source, two, ... all; smallest first unless ``--sources`` gives
-the order) and fine-tunes from each (zero-shot, fine-tuned, without EWC, encoder first with and without EWC;
-history kept), to show how the transfer gain grows with the corpus.
-
-Every step is a plain run of the project's commands, logged with its command line; finished runs are kept
-(saved/transfer/<tag>/*.json, the tag naming the target, quick mode, a preset other than the default and
-overridden epochs) and skipped when the script is run again. Results: benchmarks/results/transfer-<tag>
-[-trend][-<sources>].json, rendered to docs/results/ under the same name. ``--quick`` (1 seed, few epochs: 15 minutes of runs on 2 cores for Beauty)
-shows the protocol, not converged quality.
+The corpus (the sources, the target's users removed; one tokenizer over it and the target's texts, which every
+run uses) is prepared with dataset_prep; SRT is pre-trained on it and its Fisher estimated; on the target, under
+full ranking, each variant (most popular, scratch, zero-shot, fine-tuned with and without EWC and unfreezing) is
+tested with history kept and masked, scratch and fine-tuned also with 10 % cold items. ``--trend``: nested corpora
+(one source, two, ...), history kept. Every step is a plain run of the project's commands, kept under
+saved/transfer/<tag>/ and skipped when run again.
 """
 
-import argparse
 import glob
 import os
 import shlex
@@ -54,33 +39,33 @@ def sh(command, log):
     subprocess.run(command, cwd=harness.paths.ROOT, check=True, stdout=log, stderr=subprocess.STDOUT)
 
 
-def prepare(target, log):
-    """The target, its sources and the full corpus (all sources, the target's users removed), whose tokenizer
-    is trained on the corpus and the target's texts; every run of this benchmark uses that one tokenizer."""
-    dataset, sources, users = TARGETS[target]
+def merge(corpus, sources, users, log, *tokenizer):
+    """<corpus>: the sources merged, the target's users removed (once); ``tokenizer``: its dataset_prep option."""
     data = harness.paths.DATA
-    for name in sorted(set(sources + [users, dataset])):
-        harness.prepare(name, data)
-    corpus = f"pretrain-{target}"
     if not os.path.isfile(os.path.join(data, corpus, f"{corpus}.inter")):
         sh([sys.executable, "-m", "dataset_prep", "merge", "--sources", ",".join(os.path.join(data, s) for s in sources),
-            "--exclude", os.path.join(data, users), "--tokenizer-also", os.path.join(data, dataset),
-            "--name", corpus, "--out", data], log)
-    return dataset, corpus, os.path.join(data, corpus, f"{corpus}.spm.model")
+            "--exclude", os.path.join(data, users), *tokenizer, "--name", corpus, "--out", data], log)
+    return corpus
+
+
+def prepare(target, log):
+    """The target, its sources and the full corpus, whose tokenizer is trained on the corpus and the target's
+    texts; every run of this benchmark uses that one tokenizer."""
+    dataset, sources, users = TARGETS[target]
+    for name in sorted(set(sources + [users, dataset])):
+        harness.prepare(name, harness.paths.DATA)
+    corpus = merge(f"pretrain-{target}", sources, users, log, "--tokenizer-also",
+                   os.path.join(harness.paths.DATA, dataset))
+    return dataset, corpus, os.path.join(harness.paths.DATA, corpus, f"{corpus}.spm.model")
 
 
 def sub_corpus(target, sources, tokenizer, log):
-    """The corpus of some of the target's sources, its users removed as in the full one, encoded with the
-    full corpus's tokenizer so that only the pre-training data differs between corpora."""
+    """The corpus of some of the target's sources, encoded with the full corpus's tokenizer so that only the
+    pre-training data differs between corpora."""
     _, everything, users = TARGETS[target]
     if sorted(sources) == sorted(everything):
         return f"pretrain-{target}"
-    corpus = f"pretrain-{target}-" + "+".join(sources)
-    data = harness.paths.DATA
-    if not os.path.isfile(os.path.join(data, corpus, f"{corpus}.inter")):
-        sh([sys.executable, "-m", "dataset_prep", "merge", "--sources", ",".join(os.path.join(data, s) for s in sources),
-            "--exclude", os.path.join(data, users), "--tokenizer", tokenizer, "--name", corpus, "--out", data], log)
-    return corpus
+    return merge(f"pretrain-{target}-" + "+".join(sources), sources, users, log, "--tokenizer", tokenizer)
 
 
 def corpus_size(corpus):
@@ -121,7 +106,7 @@ def pretrain(corpus, label, seed, common, mode, workdir, log):
 
 
 def variant_row(variant, key, dataset, options, common, seed, workdir, log, fallback=None, masked=True, cold=False,
-                train=True):
+                train=True, corpus=None):
     """One variant's run on the target: unmasked test, and on its best weights the masked test. With ``train``
     False, the row of kept runs only (None when the variant has not run)."""
     result = run(f"{key}-s{seed}", dataset, {**common, **options, "seed": seed}, workdir, log, train)
@@ -142,7 +127,7 @@ def variant_row(variant, key, dataset, options, common, seed, workdir, log, fall
         result = run(f"{key}-s{seed}-cold", dataset, {**common, **options, "seed": seed, "cold_start_items": 0.1},
                      workdir, log)
         row["cold"], row["warm"] = result["test_result_cold"], result["test_result_warm"]
-    return row
+    return row if corpus is None else {**row, "corpus": corpus}
 
 
 PRIORS = (1.0, 3.0, 10.0)  # score_popularity_prior of the zero-shot rows
@@ -177,9 +162,8 @@ def all_variants():
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = harness.parser(__doc__, quick="1 seed, few epochs: the protocol, not converged quality")
     parser.add_argument("--target", choices=sorted(TARGETS), default="beauty")
-    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seeds", default=None, help="comma-separated (default 0,1,2; quick: 0)")
     parser.add_argument("--preset", default=DEFAULT_PRESET, help="model size of pre-training and fine-tuning")
     parser.add_argument("--threads", type=int, default=2)
@@ -189,18 +173,17 @@ def main(argv=None):
     parser.add_argument("--trend", action="store_true",
                         help="pre-train on one, two, ... of the sources (nested) and fine-tune from each: how the "
                              "transfer gain grows with the corpus (transfer-<target>[-quick]-trend.{json,md})")
-    parser.add_argument("--pretrain_epochs", type=int, default=None, help="override the mode's pre-training epochs")
-    parser.add_argument("--epochs", type=int, default=None, help="override the mode's epochs on the target")
-    parser.add_argument("--stage_epochs", type=int, default=None, help="override the epochs per unfreezing stage")
+    for key in ("pretrain_epochs", "epochs", "stage_epochs"):
+        parser.add_argument(f"--{key}", type=int, default=None, help=f"override the mode's {key}")
     parser.add_argument("--only", default=None, metavar="KEYS",
                         help="train only these variants (comma-separated run keys, e.g. scratch-as_many_epochs,"
                              "finetuned-encoder_first-no_EWC, or with a --trend corpus: "
                              "finetuned-encoder_first-no_EWC-office+toys); the others' kept runs are still reported "
                              "(more seeds for the comparisons that matter)")
-    parser.add_argument("--render", action="store_true", help="only write the pages again from the JSON")
-    args = parser.parse_args(argv)
-    if args.render:
-        return print(*harness.publish(pages())) or 0
+    return harness.run(parser, argv, lambda args: study(args, argv), pages)
+
+
+def study(args, argv):
     known = {key_of(v): v for v in all_variants()}
     only = None if args.only is None else [k.strip() for k in args.only.split(",") if k.strip()]
     for key in only or []:
@@ -216,7 +199,7 @@ def main(argv=None):
     overridden = {k: getattr(args, k) for k in ("pretrain_epochs", "epochs", "stage_epochs")
                   if getattr(args, k) is not None}
     mode.update(overridden)
-    seeds = [int(s) for s in (args.seeds or ("0" if args.quick else "0,1,2")).split(",")]
+    seeds = harness.ints(args.seeds or ("0" if args.quick else "0,1,2"), "--seeds")
     everything = TARGETS[args.target][1]
     sources = [s.strip() for s in args.sources.split(",") if s.strip()] if args.sources is not None else None
     for source in sources or []:
@@ -241,10 +224,9 @@ def main(argv=None):
                 if args.trend else everything
         corpora = [sources[:k] for k in range(1, len(sources) + 1)] if args.trend else [sources]
         labels = ["" if sorted(c) == sorted(everything) else "-" + "+".join(c) for c in corpora]
+        chosen = tuned_variants(mode, args.trend)
         real = {key_of(v) for v in ["most-popular", "scratch"] + (["scratch, as many epochs"] if args.trend else [])}
-        for label in labels:
-            for variant in tuned_variants(mode, args.trend):
-                real |= {key_of(variant), key_of(variant, label)}
+        real |= {k for label in labels for v in chosen for k in (key_of(v), key_of(v, label))}
         for key in only or []:
             if key not in real:
                 raise SystemExit(f"--only: '{key}' names no run of this command; its variants: {', '.join(sorted(real))}")
@@ -252,46 +234,34 @@ def main(argv=None):
                   "learning_rate": 1e-3}
         rows, sizes = [], {}
         for seed in seeds:
+            def row(variant, key, options, label="", masked=not args.trend, base=common, **more):  # one of this seed
+                return variant_row(variant, key, dataset, options, base, seed, workdir, log, masked=masked,
+                                   train=trains(variant, label), **more)
             # Baselines on the target, independent of the corpus (most popular needs no tokenizer).
-            rows.append(variant_row("most-popular", "most-popular", dataset, {"model": "MostPop"}, {}, seed,
-                                    workdir, log, masked=not args.trend, train=trains("most-popular")))
-            rows.append(variant_row("scratch", "scratch", dataset, {"epochs": mode["epochs"]}, common, seed, workdir,
-                                    log, masked=not args.trend, cold=not args.trend, train=trains("scratch")))
+            rows.append(row("most-popular", "most-popular", {"model": "MostPop"}, base={}))
+            rows.append(row("scratch", "scratch", {"epochs": mode["epochs"]}, cold=not args.trend))
             if args.trend:  # fine-tuning trains its stages' epochs before `epochs`: scratch given as many
                 longer = mode["epochs"] + preset(args.preset)["n_layers"] * mode["stage_epochs"]
-                rows.append(variant_row("scratch, as many epochs", f"scratch-e{longer}", dataset, {"epochs": longer},
-                                        common, seed, workdir, log, masked=False,
-                                        train=trains("scratch, as many epochs")))
+                rows.append(row("scratch, as many epochs", f"scratch-e{longer}", {"epochs": longer}, masked=False))
             for corpus_sources in corpora:
                 corpus = sub_corpus(args.target, corpus_sources, tokenizer, log)
                 label = corpus[len(f"pretrain-{args.target}"):]  # "" for the full corpus: its runs are shared
                 sizes[corpus] = (corpus_sources, *corpus_size(corpus))
-                chosen = tuned_variants(mode, args.trend)
-                if not any(trains(v, label) for v in chosen):  # nothing to fine-tune: no pre-training either
-                    checkpoint = None
-                else:
-                    checkpoint = pretrain(corpus, label, seed, common, mode, workdir, log)
+                # nothing to fine-tune: no pre-training either
+                checkpoint = pretrain(corpus, label, seed, common, mode, workdir, log) \
+                    if any(trains(v, label) for v in chosen) else None
                 for variant, options in variants(checkpoint, mode).items():
-                    if variant not in chosen:
-                        continue
-                    row = variant_row(variant, key_of(variant, label), dataset, options, common, seed, workdir, log,
-                                      fallback=checkpoint, masked=not args.trend,
-                                      cold=variant == "finetuned" and not args.trend, train=trains(variant, label))
-                    if row is not None:
-                        row["corpus"] = corpus_sources
-                        rows.append(row)
-    rows = [r for r in rows if r is not None]
-    result = {"target": args.target, "quick": args.quick, "preset": args.preset, "seeds": seeds, "mode": mode,
-              "rows": rows, "paper": PAPER[args.target], "wall_minutes": (time.time() - start) / 60,
-              "run_minutes": sum(RUN_SECONDS) / 60,
-              "corpora": [{"name": name, "sources": c, "interactions": n, "users": u} for name, (c, n, u) in sizes.items()],
-              **harness.stamp(__file__, argv)}
+                    if variant in chosen:
+                        rows.append(row(variant, key_of(variant, label), options, label=label, fallback=checkpoint,
+                                        cold=variant == "finetuned" and not args.trend, corpus=corpus_sources))
     name = f"transfer-{tag}" + ("-trend" if args.trend else "")
     if args.sources is not None and (args.trend or sorted(sources) != sorted(everything)):
         name += "-" + "+".join(sources)
-    harness.update(os.path.join(harness.paths.RESULTS, name + ".json"), lambda old: result)
-    print(*harness.publish(pages()))
-    return 0
+    return {name: {"target": args.target, "quick": args.quick, "preset": args.preset, "seeds": seeds, "mode": mode,
+                   "rows": [r for r in rows if r is not None], "paper": PAPER[args.target],
+                   "wall_minutes": (time.time() - start) / 60, "run_minutes": sum(RUN_SECONDS) / 60,
+                   "corpora": [{"name": name, "sources": c, "interactions": n, "users": u}
+                               for name, (c, n, u) in sizes.items()], **harness.stamp(__file__, argv)}}
 
 
 def pages(results=None):
@@ -337,35 +307,26 @@ def trend_markdown(result):
              f"On the target alone: from scratch {summary(rows, 'scratch', 'unmasked', 'ndcg@5', n)}, most popular "
              f"{summary(rows, 'most-popular', 'unmasked', 'ndcg@5', n)}; from scratch for as many epochs as "
              f"fine-tuning trains (its stages included) {summary(rows, 'scratch, as many epochs', 'unmasked', 'ndcg@5', n)}. "
-             "\"vs scratch\" compares with the first.", "",
-             "| pre-training corpus | interactions | users | zero-shot | " + " | ".join(f"{v} | vs scratch" for v in TUNED)
-             + " |", "|---|---|---|---|" + "---|---|" * len(TUNED)]
-    for corpus in result["corpora"]:
-        mine = [r for r in rows if r.get("corpus") == corpus["sources"]]
-        cells = []
-        for variant in ("zero-shot", *TUNED):
-            cells.append(summary(mine, variant, "unmasked", "ndcg@5", n))
-            if variant != "zero-shot":
-                cells.append(gain(by_seed(mine, variant), scratch, n))
-        lines.append(f"| {' + '.join(corpus['sources'])} | {corpus['interactions']:,} | {corpus['users']:,} | "
-                     + " | ".join(cells) + " |")
+             "\"vs scratch\" compares with the first.", ""]
+
+    corpora = [(" + ".join(c["sources"]), c, [r for r in rows if r.get("corpus") == c["sources"]])
+               for c in result["corpora"]]
+    lines += harness.table(
+        ["pre-training corpus", "interactions", "users", "zero-shot", *[h for v in TUNED for h in (v, "vs scratch")]],
+        [[name, f"{c['interactions']:,}", f"{c['users']:,}", summary(mine, "zero-shot", "unmasked", "ndcg@5", n),
+          *[x for v in TUNED for x in (summary(mine, v, "unmasked", "ndcg@5", n), gain(by_seed(mine, v), scratch, n))]]
+         for name, c, mine in corpora])
     if as_long:
-        lines += ["", "Against scratch trained as many epochs as fine-tuning (the control), on the seeds both ran:", "",
-                  "| pre-training corpus | " + " | ".join(TUNED) + " |", "|---|" + "---|" * len(TUNED)]
-        for corpus in result["corpora"]:
-            mine = [r for r in rows if r.get("corpus") == corpus["sources"]]
-            lines.append(f"| {' + '.join(corpus['sources'])} | "
-                         + " | ".join(gain(by_seed(mine, v), as_long, n) for v in TUNED) + " |")
+        lines += ["", "Against scratch trained as many epochs as fine-tuning (the control), on the seeds both ran:", ""]
+        lines += harness.table(["pre-training corpus", *TUNED],
+                               [[name, *[gain(by_seed(mine, v), as_long, n) for v in TUNED]] for name, _, mine in corpora])
     priors = [v for v in dict.fromkeys(r["variant"] for r in rows) if v.startswith("zero-shot, popularity prior")]
     if priors:
         lines += ["", "Zero-shot with the target's log-popularity added to its logits (`score_popularity_prior` β), "
-                  f"against most popular ({summary(rows, 'most-popular', 'unmasked', 'ndcg@5', n)}):", "",
-                  "| pre-training corpus | " + " | ".join(f"β = {v.rsplit(' ', 1)[1]}" for v in priors) + " |",
-                  "|---|" + "---|" * len(priors)]
-        for corpus in result["corpora"]:
-            mine = [r for r in rows if r.get("corpus") == corpus["sources"]]
-            lines.append(f"| {' + '.join(corpus['sources'])} | "
-                         + " | ".join(summary(mine, v, "unmasked", "ndcg@5", n) for v in priors) + " |")
+                  f"against most popular ({summary(rows, 'most-popular', 'unmasked', 'ndcg@5', n)}):", ""]
+        lines += harness.table(["pre-training corpus", *[f"β = {v.rsplit(' ', 1)[1]}" for v in priors]],
+                               [[name, *[summary(mine, v, "unmasked", "ndcg@5", n) for v in priors]]
+                                for name, _, mine in corpora])
     return "\n".join(lines) + "\n"
 
 
@@ -389,16 +350,13 @@ def markdown(result):
              "runs with 10 % of the items withheld from training (`cold_start_items: 0.1`), unmasked. Pre-training "
              "corpus: " + "; ".join(f"{' + '.join(c['sources'])} ({c['interactions']:,} interactions, the target's users "
                                     "removed)" for c in result.get("corpora", [])) + ". The paper pre-trained on all "
-             "Amazon categories (about 80M interactions).", "",
-             "| variant | NDCG@5 unmasked | HIT@5 unmasked | NDCG@5 masked | HIT@5 masked | NDCG@5 cold | HIT@5 cold | "
-             "NDCG@5 warm | paper NDCG@5 / HIT@5 |", "|---|---|---|---|---|---|---|---|---|"]
-    for variant in dict.fromkeys(r["variant"] for r in rows):
-        figures = paper.get(variant)
-        printed = " / ".join("" if f is None else f"{f:.4f}" for f in figures) if figures else ""
-        cells = [summary(rows, variant, group, metric, n) for group, metric in
-                 (("unmasked", "ndcg@5"), ("unmasked", "hit@5"), ("masked", "ndcg@5"), ("masked", "hit@5"),
-                  ("cold", "ndcg@5"), ("cold", "hit@5"), ("warm", "ndcg@5"))]
-        lines.append(f"| {variant} | " + " | ".join(cells) + f" | {printed} |")
+             "Amazon categories (about 80M interactions).", ""]
+    groups = (("unmasked", "ndcg@5"), ("unmasked", "hit@5"), ("masked", "ndcg@5"), ("masked", "hit@5"),
+              ("cold", "ndcg@5"), ("cold", "hit@5"), ("warm", "ndcg@5"))
+    lines += harness.table(["variant", *[f"{m.upper()} {g}" for g, m in groups], "paper NDCG@5 / HIT@5"], [
+        [variant, *[summary(rows, variant, g, m, n) for g, m in groups], " / ".join(
+            "" if f is None else f"{f:.4f}" for f in paper.get(variant) or ())]
+        for variant in dict.fromkeys(r["variant"] for r in rows)])
     return "\n".join(lines) + "\n"
 
 
