@@ -1,13 +1,27 @@
 import atexit
+import ctypes
+import ctypes.util
+import gc
 import os
+import resource
 import shutil
+import sys
 import tempfile
 
 import pytest
 
-import recbole_srt  # noqa: F401
+# The suite's memory. One pytest process runs every file; glibc gives each thread that allocates its own arena
+# (up to 8 per core) and keeps what is freed there, so on a many-core machine the process's resident memory
+# grows with every file. Capped arenas (before torch starts its threads) and a trim after each file hand the
+# freed memory back; a test that takes the process past RSS_LIMIT_GB fails and names itself.
+RSS_LIMIT_GB = float(os.environ.get("RECBOLE_SRT_TEST_RSS_GB", "4"))
+_LIBC = ctypes.CDLL(ctypes.util.find_library("c")) if sys.platform.startswith("linux") else None
+if _LIBC is not None and hasattr(_LIBC, "mallopt"):
+    _LIBC.mallopt(-8, 4)  # M_ARENA_MAX
 
-from recbole_srt.build import build_run, load_config
+import recbole_srt  # noqa: F401,E402
+
+from recbole_srt.build import build_run, load_config  # noqa: E402
 
 # Everything the suite writes (checkpoints, tokenizers, results) goes under one temporary folder.
 SCRATCH = tempfile.mkdtemp(prefix="recbole_srt_tests_")
@@ -59,3 +73,27 @@ def copy_ml100k(root, name="ml-copy"):
     for ext in ("inter", "item"):
         shutil.copy(os.path.join(ml100k_files(), f"ml-100k.{ext}"), os.path.join(folder, f"{name}.{ext}"))
     return folder
+
+
+def peak_rss_gb():
+    """This process's peak resident memory so far (Linux reports KiB, macOS bytes)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (2**30 if sys.platform == "darwin" else 2**20)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _hand_back_memory():
+    yield
+    gc.collect()
+    if _LIBC is not None and hasattr(_LIBC, "malloc_trim"):
+        _LIBC.malloc_trim(0)
+
+
+@pytest.fixture(autouse=True)
+def _memory_bound(request):
+    before = peak_rss_gb()
+    yield
+    after = peak_rss_gb()
+    if after > RSS_LIMIT_GB >= before:
+        pytest.fail(f"{request.node.nodeid} took the pytest process's peak resident memory from {before:.2f} GB to "
+                    f"{after:.2f} GB, over the suite's bound of {RSS_LIMIT_GB:g} GB (RECBOLE_SRT_TEST_RSS_GB)")
