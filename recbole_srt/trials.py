@@ -85,6 +85,7 @@ def run_one(spec, data_path, runs_dir, timeout=None, keep_checkpoints=False):
     # ``python -m recbole_srt``: the installed package's entry point, so a trial runs outside the source tree too.
     command = [sys.executable, "-m", "recbole_srt", f"--model={spec['model']}",
                f"--dataset={spec['dataset']}", f"--results_file={result_json}",
+               "--overwrite_results=True",  # a retried trial replaces its own result.json
                f"--checkpoint_dir={run_dir}", f"--log_dir={run_dir}", f"--tensorboard_dir={run_dir}",
                "--show_progress=False"]
     if spec["preset"]:
