@@ -29,7 +29,7 @@ def train(size, processes, workdir):
         "--model=SRT", "--dataset=ml-100k", f"--train_batch_size={GLOBAL_BATCH // processes}", "--eval_step=0",
         "--eval_args={'mode': 'full'}", "--show_progress=False", "--state=INFO", "--log_dir=~", "--tensorboard_dir=~",
         f"--checkpoint_dir={workdir}", f"--tokenizer_dir={os.path.join(workdir, 'tokenizers')}",
-        f"--results_file={os.path.join(workdir, f'{processes}.json')}",
+        f"--results_file={os.path.join(workdir, f'{processes}.json')}", "--overwrite_results=True",  # each repeat
     ]
     launcher = [sys.executable] if processes == 1 else \
         [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
