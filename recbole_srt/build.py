@@ -297,7 +297,8 @@ def build_run(config, evaluates=True):
         model, catalog = make_model(config, compat.loader_dataset(train_data))
     for note in catalog.notes if catalog is not None else ():  # item texts that are empty
         notes.append(note)
-        getLogger().warning(note)
+        if evaluates:
+            getLogger().warning(note)
     if config["init_from"]:
         init_from(model, config["init_from"])
     getLogger().info(model, extra=FILE_ONLY)  # the module tree: the log file, or the console with --verbose
