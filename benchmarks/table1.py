@@ -19,17 +19,14 @@ import time
 import harness
 
 AUTHORS = os.path.join(harness.paths.ROOT, "properties", "presets", "srt-authors.yaml")
-# dataset: the item texts (files: harness/data.py), the paper's Table 1 NDCG@5 and Table 4 SRT-1K from scratch
-# (NDCG@5, HIT@5).
+# dataset: the item texts (files: harness/data.py) and the paper's Table 1 NDCG@5
 DATASETS = {
     "beauty": {"texts": "titles and brands (PLRec item_description.csv)",
                "paper": {"SASRec": 0.0241, "BERT4Rec": 0.0219, "SASRec-CE": 0.0314, "SRT-10": 0.0235,
-                         "SRT-100": 0.0318, "SRT-300": 0.0340, "SRT-1K": 0.0366},
-               "table4": (0.0360, 0.0611)},
+                         "SRT-100": 0.0318, "SRT-300": 0.0340, "SRT-1K": 0.0366}},
     "sports": {"texts": "keyword versions of the titles, no brand (IDGenRec; see SOURCES.md)",
                "paper": {"SASRec": 0.0135, "BERT4Rec": 0.0143, "SASRec-CE": 0.0170, "SRT-10": 0.0138,
-                         "SRT-100": 0.0171, "SRT-300": 0.0180, "SRT-1K": 0.0195},
-               "table4": (0.0192, 0.0313)},
+                         "SRT-100": 0.0171, "SRT-300": 0.0180, "SRT-1K": 0.0195}},
 }
 # Which full-ranking convention each paper figure was measured under. The SRT rows come from the authors'
 # code, which ranks the user's history items with the rest ("kept"). The paper credits its baseline figures
@@ -183,26 +180,18 @@ def aggregate(seed_rows):
 
 
 def selected(results):
-    """Per model, the variant (suffixed row) with the best mean validation NDCG@5."""
+    """Per model, the variant (suffixed row) with the best mean validation NDCG@5 (an untrained row's None: last)."""
     best = {}
-
-    def valid(name):
-        value = results[name]["mean"]["valid_ndcg@5"]
-        return -1.0 if value is None else value
-
     for name, r in results.items():
-        base = name.split(" ")[0]
-        if base not in best or valid(name) > valid(best[base]):
-            best[base] = name
-    return set(best.values())
+        valid = r["mean"]["valid_ndcg@5"]
+        best.setdefault(name.split(" ")[0], []).append((-1.0 if valid is None else valid, name))
+    return {max(variants, key=lambda v: v[0])[1] for variants in best.values()}
 
 
 def markdown(results, dataset):
-    info = DATASETS[dataset]
-    runs = []
+    info, runs = DATASETS[dataset], []
     for r in results.values():
-        if r["run"] not in runs:
-            runs.append(r["run"])
+        runs += [r["run"]] if r["run"] not in runs else []
     modes = sorted({run["mode"] for run in runs})
     chosen = selected(results)
 
