@@ -4,13 +4,9 @@
 #
 #   [ROWS=baselines] [SEARCH=folder] bash benchmarks/table1_gpu.sh [OUT] [MINUTES]
 #
-# ROWS=baselines runs only the rows that are slow on a CPU (RecBole's models, the plugin's ID model, the
-# authors' prefix-row recipe, text+ID), for a split where the SRT rows run on CPU cores.
-#
-# Every row runs under a per-run time budget (training + validation; it stops at the next epoch boundary
-# and tests its best checkpoint), so the whole script ends in about MINUTES (default 7) plus the tests.
-# Phase 1: the SRT-1K search on Beauty's validation split, and every row of both datasets. Phase 2: the
-# search's best setting with 3 seeds on Beauty and Sports (Sports reuses Beauty's choice).
+# ROWS=baselines: only the rows slow on a CPU (RecBole's models, ID, authors' recipe, text+ID). Every row runs
+# under a time budget, so the script ends in about MINUTES (default 7) plus the tests. Phase 1: the SRT-1K
+# search on Beauty's validation split and every row; phase 2: the search's best setting, 3 seeds, both datasets.
 set -u
 OUT=${1:-benchmarks/results}
 MIN=${2:-7}
