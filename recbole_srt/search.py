@@ -11,6 +11,14 @@ without replacement by a random.Random(seed): the same command draws the same tr
 trials are skipped when it runs again. Trials are ranked by the best validation value of --metric
 only; their test results are recorded beside it but never used to choose. Writes the trials as JSON
 lines to --results and the ranking to <results stem>.best.json.
+
+With --sampler (tpe, grid or random), the search is an Optuna study (recbole_srt/search_optuna.py; pip install
+'recbole_srt[search]'): --pruner median|halving stops poor trials at a validation, --params-file reads RecBole's
+hyper-parameter file (key choice [v1,v2] / uniform low,high / loguniform low,high / quniform low,high,q), and
+--storage sqlite:///study.db (any RDB URL) lets the same command on several processes or machines share the study:
+
+    python -m recbole_srt.search --dataset=ml-100k --results=saved/s.jsonl --sampler=tpe --pruner=median \
+        --space learning_rate=3e-4,1e-3,3e-3 --trials 12 --storage sqlite:///saved/s.db
 """
 
 import argparse
@@ -99,12 +107,40 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=1, help="trials at a time; each gets cpu_count/jobs threads")
     parser.add_argument("--timeout", type=float, default=None, help="seconds per trial")
     parser.add_argument("--dry-run", action="store_true", help="list the trials and exit")
+    optuna = parser.add_argument_group("Optuna (with --sampler; pip install 'recbole_srt[search]')")
+    optuna.add_argument("--sampler", choices=("tpe", "grid", "random"), default=None,
+                        help="an Optuna study with this sampler; without it, the built-in grid / seeded draw")
+    optuna.add_argument("--pruner", choices=("none", "median", "halving"), default="none",
+                        help="stop a trial at a validation where it trails (median) or loses its rung (halving)")
+    optuna.add_argument("--storage", default=None, help="an RDB URL (sqlite:///study.db, postgresql://...) shared by "
+                        "every process of the study; default: in memory, this process alone")
+    optuna.add_argument("--study-name", default=None, help="default: the stem of --results")
+    optuna.add_argument("--params-file", default=None, help="RecBole's hyper-parameter file (instead of or with --space)")
+    optuna.add_argument("--direction", choices=("maximize", "minimize"), default="maximize",
+                        help="of --metric (minimize for a loss such as cross_entropy)")
+    optuna.add_argument("--keep-checkpoints", action="store_true", help="keep each trial's checkpoint")
     args = parser.parse_args(argv)
     try:
         space = parse_space(args.space)
         fixed = runner.parse_assignments(args.set)
     except ValueError as error:
         parser.error(str(error))
+    if args.sampler is not None:
+        from recbole_srt import search_optuna
+
+        try:
+            full = search_optuna.from_cli_space(space)
+            if args.params_file:
+                full += search_optuna.read_params_file(args.params_file)
+        except (ValueError, OSError) as error:
+            parser.error(f"--params-file: {error}")
+        if not full:
+            parser.error("--space or --params-file: give at least one key to search")
+        args.study_name = args.study_name or os.path.splitext(os.path.basename(args.results))[0]
+        args.argv = list(argv if argv is not None else sys.argv[1:])
+        return search_optuna.main(args, full, fixed)
+    if args.params_file or args.storage or args.pruner != "none":
+        parser.error("--params-file, --storage and --pruner work on an Optuna study: add --sampler tpe|grid|random")
     if not space:
         parser.error("--space: give at least one key to search")
     specs = [spec(args.model, args.dataset, options, args.preset)
