@@ -1,0 +1,115 @@
+"""docs/results/reference.md from benchmarks/results/reference.json (modes 'quick' and 'full', each as run.py
+wrote it): their code beside ours, the evaluator check, and what it cost here."""
+
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import harness  # noqa: E402
+
+TABLE1 = {"beauty": "beauty.json", "sports": "sports.json"}  # our Table 1 rows, benchmarks/results/
+OURS_FOR = {"SRT-10": ["SRT-10"], "SRT-100": ["SRT-100"], "SRT-300": ["SRT-300"],
+            "SRT-1K": ["SRT-1K", "SRT-1K-authors", "SRT-1K tuned"], "CE": []}
+
+
+def fmt(x, digits=4):
+    return "–" if x is None else f"{x:.{digits}f}"
+
+
+def spread(runs, get, digits=4):
+    values = [get(r) for r in runs if get(r) is not None]
+    return harness.mean_sd_text(values, digits) if values else "–"
+
+
+def their_rows(row, entry):
+    runs = entry["theirs"]
+    return [row, entry["K"], "theirs (SASRecF2)", len(runs), spread(runs, lambda r: r["test"]["ndcg@5"]),
+            spread(runs, lambda r: r["test"]["hit@5"]), spread(runs, lambda r: r["valid_ndcg@5"]),
+            spread(runs, lambda r: r["epochs_to_best"], 1) + " / " + spread(runs, lambda r: r["epochs_run"], 1),
+            spread(runs, lambda r: r["seconds_per_epoch"], 1),
+            spread(runs, lambda r: r.get("validation_seconds_per_epoch"), 1),
+            spread(runs, lambda r: r["wall_seconds"] / 60, 1)]
+
+
+def our_rows_quick(row, entry):
+    runs = entry["ours"]
+    if not runs:
+        return []
+    return [[row, entry["K"], "ours (SRT, srt-authors preset)", len(runs), spread(runs, lambda r: r["test"]["ndcg@5"]),
+             spread(runs, lambda r: r["test"]["hit@5"]), spread(runs, lambda r: r["valid_ndcg@5"]),
+             spread(runs, lambda r: r["epochs_to_best"], 1) + " / " + spread(runs, lambda r: r["epochs_run"], 1),
+             spread(runs, lambda r: r["seconds_per_epoch"], 1), "–", spread(runs, lambda r: r["wall_seconds"] / 60, 1)]]
+
+
+def our_rows_table1(row, dataset):
+    path = os.path.join(harness.paths.RESULTS, TABLE1[dataset])
+    if not os.path.isfile(path):
+        return []
+    models = harness.load(path).get("models", {})
+    out = []
+    for name in OURS_FOR[row]:
+        if name not in models:
+            continue
+        r = models[name]
+        seeds, mean = r.get("seeds", []), r["mean"]
+        out.append([row, "", f"ours: Table 1 '{name}'", len(seeds),
+                    spread(seeds, lambda s: s["full"]["ndcg@5"]), spread(seeds, lambda s: s["full"]["hit@5"]),
+                    fmt(mean.get("valid_ndcg@5")), f"{mean.get('epochs_to_best', 0):g} / {mean.get('epochs_run', 0):g}",
+                    fmt(mean.get("seconds_per_epoch"), 1), "–", fmt(r.get("run", {}).get("minutes"), 1)])
+        if r.get("paper_ndcg@5") and not any(o[2] == "paper" for o in out):
+            out.insert(0, [row, "", "paper (Table 1)", "", fmt(r["paper_ndcg@5"]), "", "", "", "", "", ""])
+    return out
+
+
+HEADER = ["row", "K", "side", "seeds", "test NDCG@5", "test HIT@5", "valid NDCG@5", "epochs to best / run",
+          "s / train epoch", "s / validation", "minutes / run"]
+
+
+def section(result):
+    quick = result["mode"] == "quick"
+    lines = [f"## {'Quick' if quick else 'Full'} mode", "",
+             f"{result['date']}; {harness.describe(result['machine'])}; their code on "
+             f"{result['authors_torch']}, device {result['device']}; authors' commit "
+             f"`{(result.get('authors_commit') or 'unknown')[:12]}`; {result.get('minutes', '?')} minutes in all.", "",
+             f"    {result['command']}", ""]
+    for dataset, d in result["datasets"].items():
+        share = "" if result["fraction"] >= 1 else f", {result['fraction']:.0%} of its users"
+        lines += [f"### {dataset} (`{d['subset']}`{share}; epochs: {result['epochs']})", ""]
+        rows = []
+        for row, entry in d["rows"].items():
+            rows.append(their_rows(row, entry))
+            rows += our_rows_quick(row, entry) if quick else our_rows_table1(row, dataset)
+        lines += harness.table(HEADER, rows) + [""]
+    check = result.get("evaluator_check")
+    if check:
+        lines += [f"### Evaluator check ({check['dataset']})", "",
+                  "The same score matrix through both evaluators: their `Trainer.evaluate` (a model that returns the "
+                  "file's rows) and `recbole_srt.evaluation.RankingEvaluation`, full ranking, history kept.", ""]
+        rows = [[name, r["ours"]["users"], r["theirs"]["users"], r["ours"]["catalog"], r["theirs"]["catalog"],
+                 fmt(r["ours"]["ndcg@5"]), fmt(r["theirs"]["ndcg@5"]), fmt(r["ours"]["hit@5"]),
+                 fmt(r["theirs"]["hit@5"]), "yes" if r["equal"] else "**no**"] for name, r in check["files"].items()]
+        lines += harness.table(["scores", "users (ours)", "users (theirs)", "catalog (ours)", "catalog (theirs)",
+                                "NDCG@5 ours", "NDCG@5 theirs", "HIT@5 ours", "HIT@5 theirs", "equal"], rows) + [""]
+    return lines
+
+
+NOTES = """What runs on their side: their `get_from_scratch_config_dict` and `run_experiment` (SASRecF2: title and brand
+pieces summed per field, popularity negatives per row with logQ correction, one-cycle, lr 1e-4, batch 128, dropout
+0.5, hidden 64, inner 64, 2 layers, early stopping 5 on validation NDCG@5), with K set on top (their from-scratch
+config fixes `nce_num_negatives` at 300) and `loss_type: CE` for the CE row. Their trainer also scores a training
+sample after each validation; "s / validation" is their `_valid_epoch` alone. Stand-ins: see
+benchmarks/reference/stubs/README.md. Items: our prepared .item texts cut into the pieces of our tokenizer
+(benchmarks/reference/data.py), not their all-Amazon 30K BPE."""
+
+
+def markdown(content):
+    lines = ["# Their code on our data (issue 29)", "", NOTES, ""]
+    for mode in ("full", "quick"):
+        if mode in content:
+            lines += section(content[mode])
+    return "\n".join(lines) + "\n"
+
+
+def pages():
+    return harness.rendered(markdown, ["reference"])
