@@ -7,7 +7,7 @@ SASRecF2) trained with their from-scratch recipe on our prepared data and our sp
 
 PATH is a checkout of their repository that you obtained; the project ships none of their code. It is copied to
 saved/reference/src/ (git-ignored: their settings module creates data folders beside itself) and run there in its
-own virtual environment, saved/reference/venv/ (env.py: torch 2.0.1 and the libraries their fork imports), with
+own virtual environment, saved/reference/venv/ (ref_env.py: torch 2.0.1 and the libraries their fork imports), with
 stubs/ first on PYTHONPATH for what is not installed (fda's melitk, mlflow, pynvml, faiss). Their code is not
 edited. Each row is their ``get_from_scratch_config_dict`` + ``run_experiment`` (authors_run.py) with K set
 (their from-scratch config fixes K = 300); CE is their SASRecF2 with loss_type CE (the whole catalog).
@@ -29,12 +29,12 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path[:0] = [HERE, os.path.dirname(HERE)]  # this folder's ref_* modules, and benchmarks/ for harness
 
 import harness  # noqa: E402
 
-import data as refdata  # noqa: E402  (benchmarks/reference/data.py)
-import env  # noqa: E402
+import ref_data as refdata  # noqa: E402
+import ref_env as env  # noqa: E402
 
 ROWS = {"SRT-10": "10", "SRT-100": "100", "SRT-300": "300", "SRT-1K": "1000", "CE": "ce"}
 DATASETS = ("beauty", "sports")
@@ -237,6 +237,11 @@ def evaluator_check(python, src, ours_path, ours_name, theirs_path, theirs_name,
     return {"dataset": ours_name, "files": rows}
 
 
+def users_of(data_path, name):
+    _, rows = refdata.read_atomic(os.path.join(data_path, name, f"{name}.inter"))
+    return len({r[0] for r in rows})
+
+
 # ----- the study ---------------------------------------------------------------------------------------------------
 
 def measure(args):
@@ -252,7 +257,9 @@ def measure(args):
     src, commit = authors_copy(args.authors)
     their_data = os.path.join(src, "data", "output")  # their settings.RECBOLE_DATASETS
     label = "quick" if args.quick else "full"
-    out = {"mode": label, **harness.stamp(__file__), "authors_commit": commit, "device": args.device,
+    stamp = harness.stamp(__file__)
+    stamp["command"] = stamp["command"].replace(args.authors, "PATH")  # the user's checkout, wherever it is
+    out = {"mode": label, **stamp, "authors_commit": commit, "device": args.device,
            "authors_torch": env.REQUIREMENTS[0], "fraction": mode["fraction"], "epochs": epochs or "recipe (50)",
            "datasets": {}}
     for name in datasets:
@@ -273,7 +280,8 @@ def measure(args):
                     entry["ours"].append({"seed": seed, **our_run(ours_name, ours_path, row, seed, epochs,
                                                                    os.path.join(run_dir, "ours"))})
             rows[row] = entry
-        out["datasets"][name] = {"subset": ours_name, "rows": rows}
+        out["datasets"][name] = {"subset": ours_name, "rows": rows, "users": users_of(ours_path, ours_name),
+                                 "users_whole": users_of(harness.paths.DATA, name)}
         if args.quick and name == datasets[0]:
             first = rows[models[0]]["theirs"][0].get("scores_file")
             out["evaluator_check"] = evaluator_check(python, src, ours_path, ours_name, their_data, theirs_name,
@@ -295,9 +303,9 @@ def parser():
 
 
 def main(argv=None):
-    import render
+    import ref_render
 
-    return harness.run(parser(), argv, measure, render.pages)
+    return harness.run(parser(), argv, measure, ref_render.pages)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,22 @@ def our_rows_table1(row, dataset):
     return out
 
 
+def estimate(d, result):
+    """The full mode's training time on the machine of the quick run, scaled from its seconds per epoch by the
+    users (training rows grow with them), at the quick run's K."""
+    scale = d["users_whole"] / d["users"]
+    lines = []
+    for row, entry in d["rows"].items():
+        runs = entry["theirs"]
+        per_epoch = harness.mean_sd(r["seconds_per_epoch"] + (r.get("validation_seconds_per_epoch") or 0)
+                                    for r in runs)[0] * scale
+        lines.append(f"Their {row} (K = {entry['K']}) on the whole of {d['subset'].split('-u')[0]} "
+                     f"({d['users_whole']} users, {scale:.1f} x these): about {per_epoch / 60:.0f} minutes per epoch "
+                     f"with its validation on this machine, so up to {per_epoch * 50 / 3600:.1f} hours for the "
+                     f"recipe's 50 epochs per seed (early stopping may end sooner); a larger K costs more per step.")
+    return lines
+
+
 HEADER = ["row", "K", "side", "seeds", "test NDCG@5", "test HIT@5", "valid NDCG@5", "epochs to best / run",
           "s / train epoch", "s / validation", "minutes / run"]
 
@@ -71,7 +87,9 @@ def section(result):
     lines = [f"## {'Quick' if quick else 'Full'} mode", "",
              f"{result['date']}; {harness.describe(result['machine'])}; their code on "
              f"{result['authors_torch']}, device {result['device']}; authors' commit "
-             f"`{(result.get('authors_commit') or 'unknown')[:12]}`; {result.get('minutes', '?')} minutes in all.", "",
+             f"`{(result.get('authors_commit') or 'unknown')[:12]}`; "
+             f"{result.get('minutes', '?')} minutes in this invocation (runs kept from earlier ones are not rerun).",
+             "",
              f"    {result['command']}", ""]
     for dataset, d in result["datasets"].items():
         share = "" if result["fraction"] >= 1 else f", {result['fraction']:.0%} of its users"
@@ -81,6 +99,7 @@ def section(result):
             rows.append(their_rows(row, entry))
             rows += our_rows_quick(row, entry) if quick else our_rows_table1(row, dataset)
         lines += harness.table(HEADER, rows) + [""]
+        lines += estimate(d, result) + [""] if quick and d.get("users") else []
     check = result.get("evaluator_check")
     if check:
         lines += [f"### Evaluator check ({check['dataset']})", "",
@@ -100,7 +119,7 @@ pieces summed per field, popularity negatives per row with logQ correction, one-
 config fixes `nce_num_negatives` at 300) and `loss_type: CE` for the CE row. Their trainer also scores a training
 sample after each validation; "s / validation" is their `_valid_epoch` alone. Stand-ins: see
 benchmarks/reference/stubs/README.md. Items: our prepared .item texts cut into the pieces of our tokenizer
-(benchmarks/reference/data.py), not their all-Amazon 30K BPE."""
+(benchmarks/reference/ref_data.py), not their all-Amazon 30K BPE."""
 
 
 def markdown(content):
@@ -111,5 +130,5 @@ def markdown(content):
     return "\n".join(lines) + "\n"
 
 
-def pages():
-    return harness.rendered(markdown, ["reference"])
+def pages(results=None):
+    return harness.rendered(markdown, ["reference"], results)

@@ -1,0 +1,129 @@
+"""benchmarks/reference (issue 29): the parts that need neither the authors' code nor its environment: the data
+both sides read, the lenient read of their recipe, the made score files of the evaluator check, the mlflow stand-in
+and the page. The harness itself runs their code: python benchmarks/reference/run.py --quick --authors PATH."""
+
+import importlib.util
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+REFERENCE = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "reference")
+
+
+def load(name, path=None):
+    spec = importlib.util.spec_from_file_location(f"reference_test_{name}", path or os.path.join(REFERENCE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture()
+def dataset(tmp_path):
+    """A small our-format dataset with a tokenizer, as dataset_prep writes one."""
+    from recbole_srt.tokenizer import train_tokenizer
+
+    folder = tmp_path / "data" / "toy"
+    folder.mkdir(parents=True)
+    titles = {str(i): f"red lipstick shade {i} matte" if i % 2 else f"blue nail polish bottle {i}" for i in range(1, 41)}
+    with open(folder / "toy.inter", "w") as f:
+        f.write("user_id:token\titem_id:token\trating:float\ttimestamp:float\n")
+        for u in range(1, 61):
+            for t, i in enumerate([(u + k * 7) % 40 + 1 for k in range(5)]):
+                f.write(f"u{u}\t{i}\t0\t{t + 1}\n")
+    with open(folder / "toy.item", "w") as f:
+        f.write("item_id:token\ttitle:token\tbrand:token\tcategories:token_seq\n")
+        for i, title in titles.items():
+            f.write(f"{i}\t{title}\t{'acme' if int(i) % 3 else ''}\tBeauty\n")
+    model = train_tokenizer(list(titles.values()) * 20 + ["acme"] * 20, 60, str(folder / "toy.spm.model"), threads=1)
+    with open(folder / "toy.yaml", "w") as f:
+        f.write(f"# Written by dataset_prep for toy.\ntext_fields: [title, brand]\ntokenizer_path: \"{model}\"\n")
+    return tmp_path / "data"
+
+
+def test_subset_keeps_whole_users_and_their_items_only(dataset, tmp_path):
+    data = load("ref_data")
+    path, name = data.ours(str(dataset), "toy", 0.25, 0, str(tmp_path / "out"))
+    assert name == "toy-u25s0"
+    _, rows = data.read_atomic(os.path.join(path, name, f"{name}.inter"))
+    _, all_rows = data.read_atomic(str(dataset / "toy" / "toy.inter"))
+    users = {r[0] for r in rows}
+    assert len(users) == 15
+    assert rows == [r for r in all_rows if r[0] in users]  # whole sequences, in the file's order
+    _, items = data.read_atomic(os.path.join(path, name, f"{name}.item"))
+    assert {r[0] for r in items} == {r[1] for r in rows}
+    assert data.ours(str(dataset), "toy", 0.25, 0, str(tmp_path / "out2"))[1] == name  # seeded: same name, same users
+    _, again = data.read_atomic(os.path.join(tmp_path / "out2", name, f"{name}.inter"))
+    assert again == rows
+    assert data.ours(str(dataset), "toy", 1.0, 0, str(tmp_path / "out")) == (str(dataset), "toy")
+
+
+def test_authors_format_has_piece_sequences_and_the_same_interactions(dataset, tmp_path):
+    data = load("ref_data")
+    name = data.authors(str(dataset), "toy", data.tokenizer_of(str(dataset), "toy"), str(tmp_path / "theirs"))
+    assert name == "amazon-toy"
+    header, items = data.read_atomic(str(tmp_path / "theirs" / name / f"{name}.item"))
+    assert header == ["item_id:token", "title:token_seq", "brand:token_seq"]
+    assert all(r[1] and "\t" not in r[1] for r in items)
+    assert all(len(r[1].split(" ")) <= data.TITLE_PIECES and len(r[2].split(" ")) <= data.BRAND_PIECES for r in items)
+    assert {r[2] for r in items if int(r[0]) % 3 == 0} == {"unknown"}  # no brand: the authors' 'unknown'
+    with open(tmp_path / "theirs" / name / f"{name}.inter", "rb") as a, open(dataset / "toy" / "toy.inter", "rb") as b:
+        assert a.read() == b.read()
+
+
+def test_their_recipe_is_read_despite_its_trailing_comma(tmp_path):
+    authors_run = load("authors_run")
+    path = tmp_path / "from_scratch.json"
+    path.write_text('{\n  "method": "from_scratch",\n  "epochs": 50,\n  "mlflow": {"experiment_name": "x"},\n}')
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(path.read_text())
+    assert authors_run.recipe(str(path)) == {"method": "from_scratch", "epochs": 50, "mlflow": {"experiment_name": "x"}}
+
+
+def test_made_scores_put_the_test_item_at_a_known_rank(dataset, tmp_path):
+    run = load("run")
+    files = run.made_scores(str(dataset), "toy", str(tmp_path))
+    free, tied = np.load(files["tie-free"]), np.load(files["tied"])
+    assert list(free["users"]) == list(tied["users"]) and list(free["items"]) == list(tied["items"])
+    column = {t: i for i, t in enumerate(free["items"])}
+    _, rows = load("ref_data").read_atomic(str(dataset / "toy" / "toy.inter"))
+    last = {r[0]: r[1] for r in rows}
+    for r, user in enumerate(free["users"]):
+        p = column[last[user]]
+        above = (np.delete(free["scores"][r, 1:], p - 1) > free["scores"][r, p]).sum()
+        ties = (np.delete(tied["scores"][r, 1:], p - 1) == tied["scores"][r, p]).sum()
+        assert 0 <= above < 8 and ties >= 1
+        assert (np.delete(free["scores"][r, 1:], p - 1) == free["scores"][r, p]).sum() == 0
+
+
+def test_mlflow_stand_in_writes_each_metric_as_a_json_line(tmp_path, monkeypatch):
+    tracking = load("tracking", os.path.join(REFERENCE, "stubs", "mlflow", "tracking", "__init__.py"))
+    monkeypatch.setenv("REFERENCE_METRICS", str(tmp_path / "m.jsonl"))
+    client = tracking.MlflowClient("sqlite:///x")
+    run = client.create_run(client.get_experiment_by_name("e").experiment_id, run_name="r1")
+    client.log_metric(run.info.run_id, "valid/ndcg_at_5", 0.25, step=3)
+    assert client.search_runs(filter_string="attributes.run_name = 'r1'")[0].data.metrics == {"valid/ndcg_at_5": 0.25}
+    line = json.loads((tmp_path / "m.jsonl").read_text())
+    assert line == {"kind": "metric", "key": "valid/ndcg_at_5", "value": 0.25, "step": 3}
+    assert load("metrics_of", os.path.join(REFERENCE, "authors_run.py")).metrics_of(str(tmp_path / "m.jsonl")) == {
+        "valid/ndcg_at_5": [(3, 0.25)]}
+
+
+def test_page_shows_both_sides_and_the_check():
+    sys.path.insert(0, os.path.join(REFERENCE, ".."))
+    render = load("ref_render")
+    side = {"test": {"ndcg@5": 0.01, "hit@5": 0.02}, "valid_ndcg@5": 0.012, "epochs_run": 2, "epochs_to_best": 2,
+            "seconds_per_epoch": 10.0, "validation_seconds_per_epoch": 1.0, "wall_seconds": 30.0, "seed": 2020}
+    metrics = {"ndcg@5": 0.3, "hit@5": 0.6, "users": 10, "catalog": 50}
+    content = {"quick": {"mode": "quick", "date": "2026-12-07", "machine": "x86_64, 2 CPUs", "command": "python x",
+                         "authors_commit": "16345a357ef8", "authors_torch": "torch==2.0.1", "device": "cpu",
+                         "fraction": 0.05, "epochs": 2, "minutes": 1.0,
+                         "datasets": {"beauty": {"subset": "beauty-u5s0", "rows": {
+                             "SRT-100": {"K": "100", "theirs": [side], "ours": [side]}}}},
+                         "evaluator_check": {"dataset": "beauty-u5s0", "files": {
+                             "tied": {"ours": metrics, "theirs": {**metrics, "ndcg@5": 0.35}, "equal": False}}}}}
+    page = render.markdown(content)
+    assert "theirs (SASRecF2)" in page and "ours (SRT, srt-authors preset)" in page
+    assert "| tied | 10 | 10 | 50 | 50 | 0.3000 | 0.3500 | 0.6000 | 0.6000 | **no** |" in page
