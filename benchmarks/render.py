@@ -26,7 +26,8 @@ def index(by_study):
              "none is stale. Each page states the date, machine and command of its runs.", ""]
     for name, (module, pages) in by_study.items():
         if pages:
-            lines += [f"## `benchmarks/{name}.py`: {' '.join(module.__doc__.split(chr(10) * 2)[0].split())}", ""]
+            where = f"benchmarks/{name}/" if hasattr(module, "__path__") else f"benchmarks/{name}.py"  # a package
+            lines += [f"## `{where}`: {' '.join(module.__doc__.split(chr(10) * 2)[0].split())}", ""]
             lines += [f"- [{page}]({page}.md): {text.splitlines()[0].lstrip('# ')}" for page, text in pages.items()]
             lines.append("")
     lines += ["The scaling toolkit's mini-sweep on Beauty (figures and fitted laws): `docs/scaling/`.", ""]
