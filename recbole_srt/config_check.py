@@ -239,9 +239,6 @@ TYPE_CHECK_EXEMPT = frozenset(
         "item_inter_num_interval",
         "entity_kg_num_interval",
         "relation_kg_num_interval",
-        # Not normalised by Config: handed as is to random/numpy/torch seeding (init_seed),
-        # which accept several forms; left to them.
-        "seed",
         # An int default (1) used as a flag by SASRecCPR/GRU4RecCPR: True must not be rejected.
         "use_proj_bias",
     }

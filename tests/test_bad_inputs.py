@@ -129,6 +129,8 @@ CASES = [
     ("dropout_two", ["--hidden_dropout_prob=2.0"], r"hidden_dropout_prob must be a probability in \[0, 1\), got 2\.0"),
     ("max_length_zero", ["--MAX_ITEM_LIST_LENGTH=0"], r"MAX_ITEM_LIST_LENGTH must be a size: an integer >= 1, got 0"),
     ("epochs_negative", ["--epochs=-1"], r"epochs must be a count: an integer >= 0, got -1"),
+    # numpy's seeding takes no string, and the negative sampler adds the rank to the seed
+    ("seed_not_an_integer", ["--seed=abc"], r"seed: expected an integer, got 'abc'"),
     # yaml files
     ("bad_yaml", ["--config_files={case}/bad.yaml"], r"file .*bad\.yaml line \d+, column \d+: not valid yaml"),
     ("list_yaml", ["--config_files={case}/list.yaml"], r"file .*list\.yaml: expected 'key: value' lines at the top "
