@@ -209,7 +209,6 @@ def test_exempt_keys_are_not_checked():
         gpu_id=(0, 1),
         topk=5,
         metrics="NDCG",
-        seed="2020",
         load_col=None,
         user_inter_num_interval=[5, 10],
     )
