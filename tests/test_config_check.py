@@ -212,7 +212,7 @@ def test_exempt_keys_are_not_checked():
         load_col=None,
         user_inter_num_interval=[5, 10],
     )
-    assert {"eval_args", "gpu_id", "topk", "metrics", "seed", "load_col", "unload_col",
+    assert {"eval_args", "gpu_id", "topk", "metrics", "load_col", "unload_col",
             "val_interval", "threshold", "train_neg_sample_args", "valid_neg_sample_args",
             "test_neg_sample_args"} <= config_check.TYPE_CHECK_EXEMPT
 
