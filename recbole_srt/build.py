@@ -142,7 +142,15 @@ def check_plugin_keys(config):
 
 
 def check_time_column(config):
-    """Time-ordered splits need the time column: say so with the file and its columns, before loading."""
+    """Sequences need the user and item columns loaded, and time-ordered splits the time column: say so with the
+    file and its columns, before loading."""
+    load_col = config["load_col"]
+    loaded = load_col.get("inter") if isinstance(load_col, dict) else None
+    if loaded not in (None, "*"):
+        for key in ("USER_ID_FIELD", "ITEM_ID_FIELD"):
+            if config[key] not in loaded:
+                raise ConfigError(f"load_col.inter is {loaded}, without {key} '{config[key]}': a sequence needs its "
+                                  "users and items; add it (or set load_col: ~ to load every column)")
     eval_args = config["eval_args"] or {}
     inter_file = os.path.join(config["data_path"], f"{config['dataset']}.inter")
     if eval_args.get("order") != "TO" or not os.path.isfile(inter_file):

@@ -131,6 +131,8 @@ CASES = [
     ("epochs_negative", ["--epochs=-1"], r"epochs must be a count: an integer >= 0, got -1"),
     # numpy's seeding takes no string, and the negative sampler adds the rank to the seed
     ("seed_not_an_integer", ["--seed=abc"], r"seed: expected an integer, got 'abc'"),
+    ("load_col_without_items", ["--load_col={'inter': ['user_id', 'timestamp']}"],
+     r"load_col.inter is \['user_id', 'timestamp'\], without ITEM_ID_FIELD 'item_id'"),
     # yaml files
     ("bad_yaml", ["--config_files={case}/bad.yaml"], r"file .*bad\.yaml line \d+, column \d+: not valid yaml"),
     ("list_yaml", ["--config_files={case}/list.yaml"], r"file .*list\.yaml: expected 'key: value' lines at the top "
