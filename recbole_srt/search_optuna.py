@@ -201,6 +201,24 @@ def run_trial(trial, args, space, fixed, runs_dir):
     return record, valid
 
 
+def open_study(optuna, attempts=5, **options):
+    """Create the study, or load it if it exists. Workers started at once on a new database race to create its
+    tables and the study; the losers get an IntegrityError (or "database is locked") although the study is there a
+    moment later: they try again. Measured: of two workers started together on a new sqlite file, one died so."""
+    retry = (optuna.exceptions.DuplicatedStudyError,)
+    if options.get("storage"):
+        from sqlalchemy.exc import IntegrityError, OperationalError
+
+        retry += (IntegrityError, OperationalError)
+    for attempt in range(attempts):
+        try:
+            return optuna.create_study(load_if_exists=True, **options)
+        except retry:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.5 * (attempt + 1))
+
+
 def optimize(args, space, fixed):
     """Run trials of the study until it holds ``args.trials`` (the grid's size by default); returns the summary."""
     optuna = optuna_or_exit()
@@ -213,9 +231,8 @@ def optimize(args, space, fixed):
     if budget is None:
         raise SystemExit("error: --trials N is needed with --sampler tpe or random (the grid's size is the default "
                          "for --sampler grid only)")
-    study = optuna.create_study(study_name=args.study_name, storage=args.storage, sampler=sampler,
-                                pruner=make_pruner(optuna, args.pruner), direction=args.direction,
-                                load_if_exists=True)
+    study = open_study(optuna, study_name=args.study_name, storage=args.storage, sampler=sampler,
+                       pruner=make_pruner(optuna, args.pruner), direction=args.direction)
     runs_dir = f"{os.path.splitext(args.results)[0]}.runs"
     os.makedirs(os.path.dirname(os.path.abspath(args.results)), exist_ok=True)
     from optuna.trial import TrialState

@@ -85,3 +85,25 @@ def test_two_processes_on_one_sqlite_study_run_the_grid_once(tmp_path):
     best = json.loads((tmp_path / "grid.best.json").read_text())
     assert best["selected_on"] == "validation" and best["trials_planned"] == 4
     assert best["best"]["valid"] == max(r["best_valid_result"]["ndcg@5"] for r in records)
+
+
+def test_a_worker_that_loses_the_race_to_create_the_study_opens_it(tmp_path, monkeypatch):
+    # Two workers started together on a new sqlite file: one lost the race to create the tables (IntegrityError on
+    # alembic_version) and died, leaving the study to the other. Now the loser opens the study a moment later.
+    from sqlalchemy.exc import IntegrityError
+
+    storage, calls, real = f"sqlite:///{tmp_path / 'study.db'}", [], optuna.create_study
+
+    def racing(**options):
+        calls.append(options["study_name"])
+        if len(calls) == 1:
+            real(**options)  # the other worker wins ...
+            raise IntegrityError("INSERT INTO alembic_version", {}, Exception("UNIQUE constraint failed"))
+        return real(**options)  # ... and this one finds its study
+
+    monkeypatch.setattr(optuna, "create_study", racing)
+    monkeypatch.setattr(search_optuna.time, "sleep", lambda seconds: None)
+    study = search_optuna.open_study(optuna, study_name="s", storage=storage, direction="maximize")
+    assert calls == ["s", "s"] and study.study_name == "s"
+    with pytest.raises(ValueError):  # anything else is not a race: it stops at once
+        search_optuna.open_study(optuna, study_name="t", storage=storage, direction="sideways")
