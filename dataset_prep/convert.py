@@ -249,6 +249,9 @@ def write_properties(tmp, name, tokenizer_path, text_source=None, text_fields=("
         f"text_fields: [{', '.join(text_fields)}]",
     ]
     if tokenizer_path:
-        lines.append(f"tokenizer_path: {json.dumps(tokenizer_path)}")
+        # The dataset's own tokenizer relative to this yaml's folder (SRTConfig resolves it there), so the prepared
+        # folder can be moved or copied; one given with --tokenizer (a pre-training corpus's) stays absolute.
+        own = tokenizer_path.endswith(os.path.join(name, f"{name}.spm.model"))
+        lines.append(f"tokenizer_path: {json.dumps(os.path.basename(tokenizer_path) if own else tokenizer_path)}")
     with open(os.path.join(tmp, f"{name}.yaml"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")

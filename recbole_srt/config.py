@@ -213,6 +213,10 @@ class SRTConfig(compat.HookedConfig):
                 self.internal_config_dict.update({k: v for k, v in path.items() if k not in protected})
             elif os.path.isfile(path):
                 values = read_yaml(path)
+                if path == dataset_files[-1] and isinstance(values.get("tokenizer_path"), str):
+                    # dataset_prep writes it relative to the dataset's folder, so that the folder can be moved.
+                    values["tokenizer_path"] = os.path.join(os.path.dirname(os.path.abspath(path)),
+                                                            values["tokenizer_path"])
                 self.internal_config_dict.update({k: v for k, v in values.items() if k not in protected})
                 if path in dataset_files:
                     # Dataset keys decide what RecBole treats as dataset arguments.

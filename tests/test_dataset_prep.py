@@ -1,6 +1,7 @@
 import gzip
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -182,9 +183,12 @@ def test_subsets_are_nested_and_independent_of_hash_seed(tmp_path):
 
 
 @needs_shared
-def test_srt_trains_on_prepared_gift_cards(tmp_path):
-    convert(f"{GIFT}/Gift_Cards_5.json.gz", "gift", str(tmp_path), meta=f"{GIFT}/meta_Gift_Cards.json.gz",
+def test_srt_trains_on_prepared_gift_cards_after_the_folder_moved(tmp_path):
+    prepared = tmp_path / "prepared"
+    convert(f"{GIFT}/Gift_Cards_5.json.gz", "gift", str(prepared), meta=f"{GIFT}/meta_Gift_Cards.json.gz",
             progress=False)
+    assert 'tokenizer_path: "gift.spm.model"' in (prepared / "gift" / "gift.yaml").read_text()  # relative
+    shutil.move(str(prepared / "gift"), str(tmp_path / "gift"))  # to another machine, say
     results = tmp_path / "gift.json"
     done = subprocess.run(
         [sys.executable, "run_recbole_srt.py", "--model=SRT", "--dataset=gift", f"--data_path={tmp_path}",
