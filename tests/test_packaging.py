@@ -1,6 +1,7 @@
 """An installed wheel (not an editable checkout) runs on the plugin's yaml defaults, and its console script
 ``recbole-srt`` trains from outside the repository."""
 
+import json
 import os
 import shutil
 import site as site_module
@@ -97,3 +98,12 @@ def test_the_installed_command_trains_from_outside_the_repository(tmp_path, whee
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == f"results written to {results}"
     assert results.is_file() and os.listdir(tmp_path / "tb") and not os.listdir(work)  # nothing in the working folder
+
+    # A search's trials run as `python -m recbole_srt` processes: the installed package's, with no source tree.
+    trials = tmp_path / "search.jsonl"
+    done = call("search", "--model=SRT", "--dataset=ml-100k", f"--results={trials}", "--space", "hidden_size=16",
+                "--set", "epochs=1", "--set", "n_layers=1", "--set", "inner_size=32", "--set",
+                "eval_args={'mode':'full'}", "--set", f"tokenizer_dir={tmp_path / 'tokenizers'}", timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads(trials.read_text().splitlines()[0])
+    assert record["status"] == "ok" and "ndcg@5" in record["best_valid_result"] and not os.listdir(work)
