@@ -80,18 +80,18 @@ class SampledSoftmaxLoss(nn.Module):
         if neg_ids.dim() == 1:
             neg_logit = query @ neg_repr.T
             collision = neg_ids.unsqueeze(0) == pos_ids.unsqueeze(1)
-            log_q_neg = lambda log_q: log_q[neg_ids]  # noqa: E731
         else:
             # One batched product per group: the [N, K, H] candidates of a per-target expansion are never built.
             groups, k = neg_ids.shape
             per = len(query) // groups
             neg_logit = torch.bmm(query.view(groups, per, -1), neg_repr.transpose(1, 2)).view(len(query), k)
             collision = (neg_ids.unsqueeze(1) == pos_ids.view(groups, per, 1)).view(len(query), k)
-            log_q_neg = lambda log_q: log_q[neg_ids].repeat_interleave(per, dim=0)  # noqa: E731
         if self.logq_correction:
             log_q = self.sampler.log_q.to(query.device)
             pos_logit = pos_logit - log_q[pos_ids]
-            neg_logit = neg_logit - log_q_neg(log_q)
+            # [K] or [G, K] broadcast over each group's targets: no [N, K] copy of the corrections
+            neg_logit = (neg_logit.view(len(neg_ids) if neg_ids.dim() == 2 else 1, -1, neg_ids.shape[-1])
+                         - log_q[neg_ids].view(-1, 1, neg_ids.shape[-1])).view(len(query), -1)
         neg_logit = neg_logit.masked_fill(collision, float("-inf"))
         logits = torch.cat([pos_logit.unsqueeze(1), neg_logit], dim=1)
         return torch.logsumexp(logits, dim=1) - pos_logit
