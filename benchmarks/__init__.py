@@ -7,5 +7,5 @@ are registered here once, so both ways load one module each."""
 import importlib
 import sys
 
-for _name in ("harness", "synthetic"):
+for _name in ("harness", "synthetic", "transfer", "transfer_curve_report"):
     sys.modules.setdefault(_name, importlib.import_module(f".{_name}", __name__))

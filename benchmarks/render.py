@@ -10,8 +10,8 @@ import importlib
 
 import harness
 
-STUDIES = ("table1", "transfer", "feedback", "backbones_and_laws", "eval_speed", "throughput", "ddp_overhead",
-           "large_corpus", "apen_speed", "search_pruning", "suite", "reference")
+STUDIES = ("table1", "transfer", "transfer_curve", "feedback", "backbones_and_laws", "eval_speed", "throughput",
+           "ddp_overhead", "large_corpus", "apen_speed", "search_pruning", "suite", "reference")
 
 
 def studies():

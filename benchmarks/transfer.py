@@ -77,9 +77,10 @@ def corpus_size(corpus):
 RUN_SECONDS = []  # wall time of every run this invocation reads, kept or made (the Fisher's is not counted)
 
 
-def run(name, dataset, options, workdir, log, train=True):
+def run(name, dataset, options, workdir, log, train=True, data_path=None):
     """One ``python -m recbole_srt`` run (recbole_srt.trials; kept as <workdir>/<name>.json and skipped when it
-    exists); its results. With ``train`` False, only a kept run is read: None when there is none."""
+    exists); its results. With ``train`` False, only a kept run is read: None when there is none. ``data_path``:
+    where the dataset lies (default the prepared Amazon datasets)."""
     path = os.path.join(workdir, f"{name}.json")
     if not os.path.isfile(path) and not train:
         return None
@@ -87,7 +88,7 @@ def run(name, dataset, options, workdir, log, train=True):
         log.write(f"$ {name}: python -m recbole_srt on {dataset} with {options}\n")
         log.flush()
         result = harness.trial(name, dataset, {"eval_args": FULL, **options}, os.path.join(workdir, "runs"),
-                               harness.paths.DATA)
+                               data_path or harness.paths.DATA)
         harness.update(path, lambda old: result)
     result = harness.load(path)
     RUN_SECONDS.append(result["wall_seconds"])
@@ -349,8 +350,9 @@ def markdown(result):
              "user's earlier items stay ranked (the authors' code), masked = they cannot be recommended. Cold / warm: "
              "runs with 10 % of the items withheld from training (`cold_start_items: 0.1`), unmasked. Pre-training "
              "corpus: " + "; ".join(f"{' + '.join(c['sources'])} ({c['interactions']:,} interactions, the target's users "
-                                    "removed)" for c in result.get("corpora", [])) + ". The paper pre-trained on all "
-             "Amazon categories (about 80M interactions).", ""]
+                                    "removed)" for c in result.get("corpora", [])) + ". The paper pre-trained on the other "
+             "Amazon categories (about 80M interactions): \"we removed the beauty and sports subsets from our "
+             "pre-training datasets\", whole categories, both targets' (benchmarks/transfer_curve.py's rule).", ""]
     groups = (("unmasked", "ndcg@5"), ("unmasked", "hit@5"), ("masked", "ndcg@5"), ("masked", "hit@5"),
               ("cold", "ndcg@5"), ("cold", "hit@5"), ("warm", "ndcg@5"))
     lines += harness.table(["variant", *[f"{m.upper()} {g}" for g, m in groups], "paper NDCG@5 / HIT@5"], [

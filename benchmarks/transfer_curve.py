@@ -1,0 +1,199 @@
+"""Transfer where it pays: one pre-trained SRT per size, fine-tuned on little data of Beauty and Sports.
+
+    python benchmarks/transfer_curve.py [--quick] [--seeds 0,1,2] [--fractions 5,10,25,50,100]
+        [--presets L2-H2-D64,L4-H2-D128] [--targets beauty,sports] [--threads 1]
+
+The paper's corpus rule: one pre-training corpus with both targets' categories removed entirely (toys + office +
+gift_cards), one tokenizer over it and both targets' texts; SRT pre-trained on it once per preset. On nested
+user-sampled subsets of each target (dataset_prep.subsets, drawn with the run's seed; 100 % is the whole dataset),
+under full ranking with history kept and masked: most popular, zero-shot, scratch trained as many epochs as
+fine-tuning, and fine-tuned (the best schedule of the transfer study: item encoder unfrozen first, a layer every
+``stage_epochs``, no EWC); scratch and fine-tuned again with 10 % cold items. Runs are kept under
+saved/transfer/curve[-quick]/ and skipped when run again; the results JSON and the page (with its figure) are
+written again after every cell, so a stopped study shows what finished.
+"""
+
+import os
+import sys
+import time
+
+import harness
+import transfer
+import transfer_curve_report as report
+from recbole_srt.model.sizes import preset
+
+CORPUS_SOURCES = ["toys", "office", "gift_cards"]  # every category of ../shared but the two targets
+CORPUS = "pretrain-paper"
+TARGETS = ["beauty", "sports"]
+# Pinned, so that a change of the plugin's defaults does not change what these runs mean.
+PINNED = {"learning_rate": 1e-3, "lr_scheduler": None}
+# long_epochs: a control at <= LONG_SHARE % of the users, scratch given many more epochs (early stopping decides):
+# whether a gain at small targets is transfer or only scratch stopped short
+MODES = {"full": {"pretrain_epochs": 6, "epochs": 10, "stage_epochs": 2, "stopping_step": 5, "long_epochs": 50,
+                  "seeds": "0,1,2", "fractions": "5,10,25,50,100", "presets": "L2-H2-D64,L4-H2-D128"},
+         "quick": {"pretrain_epochs": 1, "epochs": 1, "stage_epochs": 1, "stopping_step": 2, "long_epochs": 4,
+                   "seeds": "0", "fractions": "5,10", "presets": "L2-H2-D64,L4-H2-D128"}}
+LONG_SHARE = 25
+
+
+def corpus(log):
+    """The paper's corpus (once) and its tokenizer, trained on the corpus and both targets' texts."""
+    data = harness.paths.DATA
+    for name in CORPUS_SOURCES + TARGETS:
+        harness.prepare(name, data)
+    if not os.path.isfile(os.path.join(data, CORPUS, f"{CORPUS}.inter")):
+        transfer.sh([sys.executable, "-m", "dataset_prep", "merge", "--sources",
+                     ",".join(os.path.join(data, s) for s in CORPUS_SOURCES),
+                     *[a for t in TARGETS for a in ("--tokenizer-also", os.path.join(data, t))],
+                     "--name", CORPUS, "--out", data], log)
+    return os.path.join(data, CORPUS, f"{CORPUS}.spm.model")
+
+
+def subset(target, percent, seed):
+    """(dataset, data_path, users) of the first ``percent`` % of the target's users in the seed's order; nested
+    over percents for one seed (dataset_prep.subsets cuts at the interaction count those users reach)."""
+    import numpy as np
+    from dataset_prep.subsets import count_users, subsets, user_order
+
+    source = os.path.join(harness.paths.DATA, target)
+    _, counts = count_users(os.path.join(source, f"{target}.inter"))
+    if percent == 100:
+        return target, harness.paths.DATA, len(counts)
+    users = max(1, round(len(counts) * percent / 100))
+    _, ordered = user_order(list(counts), list(counts.values()), seed)
+    size = str(int(np.cumsum(ordered)[users - 1]))
+    out = os.path.join(harness.paths.DATA, "curve", f"s{seed}")
+    if not os.path.isfile(os.path.join(out, f"{target}-{size}", f"{target}-{size}.inter")):
+        subsets(source, [size], seed, out=out, force=True)
+    return f"{target}-{size}", out, users
+
+
+def row(variant, name, dataset, data_path, options, seed, workdir, log, masked=None, cold=False):
+    """One variant's runs: the unmasked test, the masked test (``masked``: the options of that run, given the
+    first's result), and with ``cold`` the same training with 10 % of the items withheld."""
+    first = transfer.run(name, dataset, {**options, "seed": seed}, workdir, log, data_path=data_path)
+    out = {"variant": variant, "seed": seed, "unmasked": first["test_result"], "epochs_trained": len(first["history"]),
+           "wall_seconds": first["wall_seconds"]}
+    if masked is not None:
+        again = transfer.run(f"{name}-masked", dataset, {**masked(first), "seed": seed, "eval_mask_history": True},
+                             workdir, log, data_path=data_path)
+        out["masked"], out["wall_seconds"] = again["test_result"], out["wall_seconds"] + again["wall_seconds"]
+    if cold:
+        again = transfer.run(f"{name}-cold", dataset, {**options, "seed": seed, "cold_start_items": 0.1}, workdir,
+                             log, data_path=data_path)
+        out["cold"], out["warm"] = again["test_result_cold"], again["test_result_warm"]
+        out["wall_seconds"] += again["wall_seconds"]
+    return out
+
+
+def cell(target, percent, size, seed, mode, tokenizer, checkpoint, workdir, log):
+    """Scratch, zero-shot and fine-tuned of one preset on one subset and seed."""
+    dataset, data_path, _ = subset(target, percent, seed)
+    common = {**PINNED, "preset": size, "tokenizer_path": tokenizer, "stopping_step": mode["stopping_step"]}
+    longer = mode["epochs"] + preset(size)["n_layers"] * mode["stage_epochs"]  # fine-tuning's stages included
+    tuned = {**common, "init_from": checkpoint, "epochs": mode["epochs"], "unfreeze_stage_epochs": mode["stage_epochs"],
+             "unfreeze_item_encoder": "first"}
+    name = f"{target}-u{percent}-{size}"
+
+    def on_best(fallback):  # the masked test on the run's best weights (the pre-trained ones when it trained none)
+        return lambda result: {**common, "init_from": result["checkpoint"] or fallback, "epochs": 0}
+    control = [row(f"scratch, {mode['long_epochs']} epochs", f"{name}-scratch-e{mode['long_epochs']}-s{seed}", dataset,
+                   data_path, {**common, "epochs": mode["long_epochs"]}, seed, workdir, log, masked=on_best(None))] \
+        if percent <= LONG_SHARE else []
+    return control + [
+        row("scratch", f"{name}-scratch-e{longer}-s{seed}", dataset, data_path, {**common, "epochs": longer},
+            seed, workdir, log, masked=on_best(None), cold=True),
+        row("zero-shot", f"{name}-zero_shot-s{seed}", dataset, data_path,
+            {**common, "init_from": checkpoint, "epochs": 0}, seed, workdir, log, masked=on_best(checkpoint)),
+        row("fine-tuned", f"{name}-finetuned-s{seed}", dataset, data_path, tuned, seed, workdir, log,
+            masked=on_best(checkpoint), cold=True)]
+
+
+def study(args, argv):
+    mode = dict(MODES["quick" if args.quick else "full"])
+    seeds = harness.ints(args.seeds or mode["seeds"], "--seeds")
+    percents = harness.ints(args.fractions or mode["fractions"], "--fractions")
+    for percent in percents:
+        if not 0 < percent <= 100:
+            raise SystemExit(f"--fractions: expected percents in (0, 100], got {percent}")
+    sizes = [s.strip() for s in (args.presets or mode["presets"]).split(",") if s.strip()]
+    for size in sizes:
+        try:
+            preset(size)
+        except Exception as error:  # the plugin's one-line ConfigError
+            raise SystemExit(f"--presets: {error}") from None
+    targets = harness.names(args.targets, TARGETS, "--targets")
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)
+    tag = "curve" + ("-quick" if args.quick else "")
+    name = "transfer_curve" + ("-quick" if args.quick else "")
+    workdir = os.path.join(harness.paths.SAVED, "transfer", tag)
+    os.makedirs(workdir, exist_ok=True)
+    start, rows, checkpoints = time.time(), [], {}
+    plan = {"seeds": seeds, "fractions": percents, "presets": sizes, "targets": targets}
+
+    def write(complete):
+        result = {"quick": args.quick, "mode": {k: mode[k] for k in ("pretrain_epochs", "epochs", "stage_epochs",
+                                                                     "stopping_step", "long_epochs")},
+                  "long_share": LONG_SHARE,
+                  "pinned": PINNED, "plan": plan, "complete": complete, "rows": rows,
+                  "corpus": {"sources": CORPUS_SOURCES, **corpus_size()},
+                  "pretrain_seconds": {s: c[1] for s, c in checkpoints.items()},
+                  "wall_minutes": (time.time() - start) / 60, **harness.stamp(__file__, argv)}
+        harness.update(os.path.join(harness.paths.RESULTS, name + ".json"), lambda old: result)
+        harness.publish(pages())
+        report.figure(result, os.path.join(harness.paths.DOCS, name))
+        return result
+
+    with open(os.path.join(workdir, "commands.log"), "a", encoding="utf-8") as log:
+        tokenizer = corpus(log)
+        # smaller targets first: a stopped study has the small end of every curve
+        for percent in percents:
+            for size in sizes:
+                if size not in checkpoints:
+                    pre = transfer.run(f"pretrain-{size}", CORPUS, {**PINNED, "preset": size, "tokenizer_path": tokenizer,
+                                                                 "stopping_step": mode["stopping_step"], "seed": 0,
+                                                                 "epochs": mode["pretrain_epochs"]}, workdir, log)
+                    checkpoints[size] = (pre["checkpoint"], pre["wall_seconds"])
+                for target in targets:
+                    for seed in seeds:
+                        dataset, data_path, users = subset(target, percent, seed)
+                        where = {"target": target, "percent": percent, "users": users}
+                        if size == sizes[0]:  # most popular does not depend on the model's size
+                            popular = row("most-popular", f"{target}-u{percent}-most_popular-s{seed}", dataset,
+                                          data_path, {"model": "MostPop"}, seed, workdir, log,
+                                          masked=lambda result: {"model": "MostPop"})
+                            rows.append({**popular, **where, "preset": None})
+                        rows.extend({**r, **where, "preset": size} for r in cell(
+                            target, percent, size, seed, mode, tokenizer, checkpoints[size][0], workdir, log))
+                        write(False)
+    return {name: write(True)}
+
+
+def corpus_size():
+    stats = harness.load(os.path.join(harness.paths.DATA, CORPUS, "stats.json"))
+    return {"interactions": stats["interactions"], "users": stats["users"], "items": stats["items"]}
+
+
+def pages(results=None):
+    return harness.rendered(report.markdown, ["transfer_curve", "transfer_curve-quick"], results, named=True)
+
+
+def main(argv=None):
+    parser = harness.parser(__doc__, quick="1 seed, 5 and 10 %% of the users, 1 epoch each: the protocol, "
+                                           "not converged quality")
+    parser.add_argument("--seeds", default=None, help="comma-separated (default 0,1,2; quick: 0)")
+    parser.add_argument("--fractions", default=None, help="percents of the target's users (default 5,10,25,50,100)")
+    parser.add_argument("--presets", default=None, help="pre-trained sizes, smallest first (default "
+                                                       "L2-H2-D64,L4-H2-D128)")
+    parser.add_argument("--targets", default=",".join(TARGETS))
+    parser.add_argument("--threads", type=int, default=1)
+    code = harness.run(parser, argv, lambda args: study(args, argv), pages)
+    for name in ("transfer_curve", "transfer_curve-quick"):  # the figures too (--render included)
+        path = os.path.join(harness.paths.RESULTS, name + ".json")
+        if os.path.isfile(path):
+            report.figure(harness.load(path), os.path.join(harness.paths.DOCS, name))
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,188 @@
+"""The transfer curve's page and figure, from its results JSON alone (benchmarks/transfer_curve.py writes both)."""
+
+import os
+
+import harness
+
+VARIANTS = ("most-popular", "zero-shot", "scratch", "fine-tuned")
+
+
+def long_control(result):
+    """The name of scratch given many more epochs at small targets (None in results written before it existed)."""
+    epochs = result["mode"].get("long_epochs")
+    return None if epochs is None else f"scratch, {epochs} epochs"
+
+
+def variants(result):
+    return [v for v in ("most-popular", "zero-shot", "scratch", long_control(result), "fine-tuned") if v]
+GOAL_GAIN, GOAL_P, GOAL_SHARE = 0.10, 0.05, 25  # the issue's goal: +10 % NDCG@5 at <= 25 % of the users, p < 0.05
+
+
+def values(rows, target, percent, size, variant, group="unmasked", metric="ndcg@5"):
+    """The seeds' values of one variant in one cell; most popular has no size."""
+    return [r[group][metric] for r in rows if r["target"] == target and r["percent"] == percent
+            and r["variant"] == variant and group in r and r["preset"] == (None if variant == "most-popular" else size)]
+
+
+def text(found, seeds):
+    if not found:
+        return ""
+    return harness.mean_sd_text(found) + (f" ({len(found)} of {seeds})" if len(found) < seeds else "")
+
+
+def welch(tuned, scratch):
+    """Fine-tuned's relative gain over scratch and the Welch t-test's p (None below 2 seeds a side, or no spread)."""
+    if not tuned or not scratch:
+        return None, None
+    base = harness.mean_sd(scratch)[0]
+    gain = harness.mean_sd(tuned)[0] / base - 1 if base else None
+    if len(tuned) < 2 or len(scratch) < 2:
+        return gain, None
+    from scipy.stats import ttest_ind
+
+    p = ttest_ind(tuned, scratch, equal_var=False).pvalue
+    return gain, None if p != p else float(p)  # NaN: both without spread
+
+
+def gain_text(gain, p):
+    return ("" if gain is None else f"{100 * gain:+.1f} %") + ("" if p is None else f" (p = {p:.2g})")
+
+
+def cells(result):
+    """(target, percent, users, preset) of every cell with a row, in the plan's order."""
+    rows, plan = result["rows"], result["plan"]
+    users = {(r["target"], r["percent"]): r["users"] for r in rows}
+    return [(t, pc, users[(t, pc)], s) for t in plan["targets"] for s in plan["presets"] for pc in plan["fractions"]
+            if (t, pc) in users and any(r["preset"] == s and r["target"] == t and r["percent"] == pc for r in rows)]
+
+
+def goals(result):
+    """The issue's three goals per target and preset: 'met', 'missed' or 'not measured', with the figures."""
+    rows, n, out = result["rows"], len(result["plan"]["seeds"]), []
+    for target in result["plan"]["targets"]:
+        for size in result["plan"]["presets"]:
+            mine = [c for c in cells(result) if c[0] == target and c[3] == size]
+            small = [c for c in mine if c[1] <= GOAL_SHARE]
+            tests = {c[1]: welch(values(rows, target, c[1], size, "fine-tuned"), values(rows, target, c[1], size, "scratch"))
+                     for c in small}
+            gain_met = [pc for pc, (g, p) in tests.items() if g is not None and g >= GOAL_GAIN and p is not None
+                        and p < GOAL_P]
+            full = [c for c in small if len(values(rows, target, c[1], size, "fine-tuned")) == n]
+            first = "met at " + ", ".join(f"{pc} %" for pc in gain_met) if gain_met else \
+                ("not measured" if not full else "missed" if n > 1 else "no test with one seed")
+            first += "; " + "; ".join(f"{pc} %: {gain_text(*t)}" for pc, t in tests.items()) if tests else ""
+
+            def above(a, b, group="unmasked"):  # mean over seeds above, at every size measured
+                pairs = {c[1]: (values(rows, target, c[1], size, a, group), values(rows, target, c[1], size, b, group))
+                         for c in mine}
+                pairs = {pc: (x, y) for pc, (x, y) in pairs.items() if x and y}
+                if not pairs:
+                    return "not measured"
+                below = [pc for pc, (x, y) in pairs.items() if harness.mean_sd(x)[0] <= harness.mean_sd(y)[0]]
+                sizes = ", ".join(f"{pc} %" for pc in pairs)
+                return f"met at {sizes}" if not below else \
+                    f"missed at {', '.join(f'{pc} %' for pc in below)} (measured: {sizes})"
+            out.append([target, size, first, above("fine-tuned", "most-popular"),
+                        above("fine-tuned", "scratch", "cold")])
+    return harness.table(["target", "pre-trained", f"fine-tuned ≥ +{100 * GOAL_GAIN:.0f} % over scratch at ≤ "
+                          f"{GOAL_SHARE} % of users, Welch p < {GOAL_P}", "fine-tuned > most popular",
+                          "cold items: fine-tuned > scratch"], out)
+
+
+def markdown(result, name):
+    rows, plan, n, long = result["rows"], result["plan"], len(result["plan"]["seeds"]), long_control(result)
+    done = sorted({(r["percent"], r["preset"], r["target"], r["seed"]) for r in rows if r["preset"]})
+    status = "complete" if result["complete"] else (
+        "**partial**: the study was stopped or is still running; finished cells (percent of users, preset, target, "
+        "seed): " + ", ".join(f"{pc} % {s} {t} s{seed}" for pc, s, t, seed in done))
+    c = result["corpus"]
+    lines = [f"# Transfer where it pays: fine-tuning on little data{' (quick mode)' if result['quick'] else ''}", "",
+             f"`{result['command']}`; {harness.describe(result['machine'])}; {result['date']}; "
+             f"{sum(r['wall_seconds'] for r in rows) / 60:.0f} minutes of target runs and "
+             f"{sum(result['pretrain_seconds'].values()) / 60:.0f} of pre-training. Plan: seeds {plan['seeds']}, "
+             f"{', '.join(f'{p} %' for p in plan['fractions'])} of the users, presets {', '.join(plan['presets'])}, "
+             f"targets {', '.join(plan['targets'])}; {status}.", "",
+             f"One pre-training corpus for both targets, the paper's rule (both target categories removed): "
+             f"{' + '.join(c['sources'])}, {c['interactions']:,} interactions, {c['users']:,} users; one tokenizer "
+             f"over it and both targets' texts; one pre-training per preset ({result['mode']['pretrain_epochs']} "
+             f"epochs, seed 0). On each target, the first users of the seed's random order (nested: 5 % ⊂ 10 % ⊂ ...; "
+             f"100 % is the whole dataset), leave-one-out, full ranking. Fine-tuned: item encoder first, a layer "
+             f"unfrozen every {result['mode']['stage_epochs']} epochs, then {result['mode']['epochs']}, no EWC (the "
+             f"best schedule of the transfer study); scratch: as many epochs as fine-tuning trains in all; both stop "
+             f"early after {result['mode']['stopping_step']} validations without gain and are tested on their best "
+             f"weights. " + (f"At {result['long_share']} % of the users or fewer, scratch is also trained for up to "
+                          f"{result['mode']['long_epochs']} epochs (\"{long}\"), early stopping deciding: whether a "
+                          "gain at small targets is more than scratch stopped short. " if long else "") +
+             f"Zero-shot: the pre-trained weights as they are. Pinned: {result['pinned']}. Unmasked: the "
+             "user's earlier items stay ranked (the authors' code); masked: they cannot be recommended. Cold: the "
+             "same training with 10 % of the items withheld (`cold_start_items: 0.1`), NDCG@5 of the users whose "
+             "held-out item is one of them. Gain: fine-tuned over scratch, means over seeds; p: Welch's t-test "
+             "(scipy `ttest_ind`, `equal_var=False`) over the seeds. \"(k of N)\": fewer seeds than planned.", "",
+             f"![NDCG@5 against the target's users]({name}/curve.png)", "", "## Goals", ""]
+    lines += goals(result)
+    for target in plan["targets"]:
+        mine = [cl for cl in cells(result) if cl[0] == target]
+        for metric, group in (("ndcg@5", "unmasked"), ("hit@5", "unmasked"), ("ndcg@5", "masked"),
+                              ("hit@5", "masked")):
+            lines += ["", f"## {target}: {metric.upper()}, history {'kept' if group == 'unmasked' else 'masked'}", ""]
+            controls = ["scratch", *([long] if long else [])]
+            lines += harness.table(
+                ["users", "share", "pre-trained", *variants(result), *[f"fine-tuned vs {c}" for c in controls]],
+                [[f"{u:,}", f"{pc} %", s, *[text(values(rows, t, pc, s, v, group, metric), n) for v in variants(result)],
+                  *[gain_text(*welch(values(rows, t, pc, s, "fine-tuned", group, metric),
+                                     values(rows, t, pc, s, c, group, metric))) for c in controls]]
+                 for t, pc, u, s in mine])
+        lines += ["", f"## {target}: cold and warm items (NDCG@5, history kept)", ""]
+        lines += harness.table(
+            ["users", "share", "pre-trained", "scratch cold", "fine-tuned cold", "fine-tuned vs scratch, cold",
+             "scratch warm", "fine-tuned warm"],
+            [[f"{u:,}", f"{pc} %", s, *[text(values(rows, t, pc, s, v, "cold"), n) for v in ("scratch", "fine-tuned")],
+              gain_text(*welch(values(rows, t, pc, s, "fine-tuned", "cold"), values(rows, t, pc, s, "scratch", "cold"))),
+              *[text(values(rows, t, pc, s, v, "warm"), n) for v in ("scratch", "fine-tuned")]]
+             for t, pc, u, s in mine])
+    return "\n".join(lines) + "\n"
+
+
+STYLE = {"most-popular": ("grey", ":"), "zero-shot": (None, "-."), "scratch": (None, "--"), "fine-tuned": (None, "-"),
+         "long": (None, ":")}
+
+
+def figure(result, folder):
+    """<folder>/curve.png: NDCG@5 (history kept) against the target's users, log x, a panel per target, a line per
+    variant and preset with a band of ± one sd over the seeds."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows, plan = result["rows"], result["plan"]
+    colours = dict(zip(plan["presets"], ("tab:blue", "tab:orange", "tab:green", "tab:red")))
+    fig, axes = plt.subplots(1, len(plan["targets"]), figsize=(5.5 * len(plan["targets"]), 4.2), squeeze=False)
+    for ax, target in zip(axes[0], plan["targets"]):
+        for variant in variants(result):
+            for size in [None] if variant == "most-popular" else plan["presets"]:
+                points = []
+                for t, pc, users, s in cells(result):
+                    found = values(rows, target, pc, size, variant) if t == target else []
+                    if found and (size is None or s == size) and users not in [x[0] for x in points]:
+                        points.append((users, *harness.mean_sd(found)))
+                if not points:
+                    continue
+                points.sort()
+                x, mean, sd = zip(*points)
+                colour, style = STYLE.get(variant, STYLE["long"])
+                colour = colour or colours[size]
+                ax.plot(x, mean, style, marker="o", ms=3, color=colour,
+                        label=variant + ("" if size is None else f" {size}"))
+                ax.fill_between(x, [m - d for m, d in zip(mean, sd)], [m + d for m, d in zip(mean, sd)],
+                                color=colour, alpha=0.15, lw=0)
+        ax.set_xscale("log")
+        ax.set_xlabel(f"{target} users (training subset)")
+        ax.set_ylabel("test NDCG@5, full ranking, history kept")
+        ax.set_title(target)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7)
+    fig.tight_layout()
+    os.makedirs(folder, exist_ok=True)
+    fig.savefig(os.path.join(folder, "curve.png"), dpi=110, metadata={"Software": None})
+    plt.close(fig)

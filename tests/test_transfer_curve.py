@@ -1,0 +1,89 @@
+"""benchmarks/transfer_curve.py: the target subsets are nested and seeded (on the real Beauty file), bad flags are
+named before any work, and the page's statistics and figure follow from a results dict (rendering only)."""
+
+import os
+
+import pytest
+
+from benchmarks import transfer_curve, transfer_curve_report as report
+from benchmarks.harness import paths
+
+BEAUTY = os.path.join(paths.AMAZON, "Beauty", "PLRec", "Beauty.txt")
+
+
+def project_in(monkeypatch, tmp_path):
+    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
+        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
+
+
+@pytest.mark.skipif(not os.path.isfile(BEAUTY), reason="needs ../shared/data/amazon (Beauty) beside the repository")
+def test_subsets_are_nested_within_a_seed_and_differ_across_seeds(monkeypatch, tmp_path):
+    project_in(monkeypatch, tmp_path)
+    from benchmarks.harness import prepare
+
+    prepare("beauty")
+
+    def users(percent, seed):
+        name, data_path, count = transfer_curve.subset("beauty", percent, seed)
+        with open(os.path.join(data_path, name, f"{name}.inter"), encoding="utf-8") as f:
+            found = {line.split("\t", 1)[0] for line in list(f)[1:]}
+        assert len(found) == count
+        return found
+
+    small, larger = users(5, 0), users(10, 0)
+    assert small < larger and len(larger) == round(22363 * 0.10) and len(small) == round(22363 * 0.05)
+    assert users(5, 1) != small
+    assert transfer_curve.subset("beauty", 100, 0) == ("beauty", paths.DATA, 22363)
+
+
+@pytest.mark.parametrize("flag, value, message", [("--fractions", "0,5", "--fractions: expected percents"),
+                                                   ("--presets", "L2-H2-D64,big", "--presets: "),
+                                                   ("--targets", "books", "--targets: unknown 'books'")])
+def test_a_bad_flag_is_named_before_any_work(monkeypatch, tmp_path, flag, value, message):
+    project_in(monkeypatch, tmp_path)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    with pytest.raises(SystemExit, match=message):
+        transfer_curve.main([flag, value, "--quick"])
+    assert not os.path.exists(paths.SAVED)
+
+
+def fabricated():
+    """Two sizes, three seeds, one target and preset: fine-tuned well above scratch at 5 %, level at 100 %."""
+    rows = []
+    for percent, users, tuned, scratch in ((5, 100, (0.020, 0.021, 0.022), (0.010, 0.011, 0.012)),
+                                           (100, 2000, (0.030, 0.031, 0.029), (0.030, 0.029, 0.031))):
+        for seed in range(3):
+            where = {"target": "beauty", "percent": percent, "users": users, "seed": seed, "wall_seconds": 1.0,
+                     "epochs_trained": 1}
+            metric = {"ndcg@5": 0.005, "hit@5": 0.01}
+            rows.append({**where, "variant": "most-popular", "preset": None, "unmasked": metric, "masked": metric})
+            for variant, value in (("fine-tuned", tuned[seed]), ("scratch", scratch[seed])):
+                got = {"ndcg@5": value, "hit@5": 2 * value}
+                rows.append({**where, "variant": variant, "preset": "L2-H2-D64", "unmasked": got, "masked": got,
+                             "cold": got, "warm": got})
+    return {"quick": False, "mode": {"pretrain_epochs": 6, "epochs": 10, "stage_epochs": 2, "stopping_step": 5},
+            "pinned": {"learning_rate": 0.001}, "complete": False, "rows": rows, "pretrain_seconds": {"L2-H2-D64": 60},
+            "plan": {"seeds": [0, 1, 2], "fractions": [5, 100], "presets": ["L2-H2-D64"], "targets": ["beauty"]},
+            "corpus": {"sources": ["toys"], "interactions": 10, "users": 2, "items": 3}, "command": "python x",
+            "machine": "a machine", "date": "2026-12-07"}
+
+
+def test_the_page_reports_the_gain_and_welch_p_and_the_goals():
+    from scipy.stats import ttest_ind
+
+    result = fabricated()
+    page = report.markdown(result, "transfer_curve")
+    p = ttest_ind([0.020, 0.021, 0.022], [0.010, 0.011, 0.012], equal_var=False).pvalue
+    assert f"+90.9 % (p = {p:.2g})" in page  # 0.021 / 0.011 - 1
+    assert "| beauty | L2-H2-D64 | met at 5 %" in page
+    assert "**partial**" in page and "5 % L2-H2-D64 beauty s0" in page
+    assert "![NDCG@5 against the target's users](transfer_curve/curve.png)" in page
+    # a single seed has no spread: its gain is shown, its p is not
+    gain, single = report.welch([0.02], [0.01])
+    assert single is None and gain == pytest.approx(1.0)
+
+
+def test_the_figure_is_a_png(tmp_path):
+    report.figure(fabricated(), str(tmp_path))
+    with open(tmp_path / "curve.png", "rb") as f:
+        assert f.read(8) == b"\x89PNG\r\n\x1a\n"
