@@ -98,6 +98,21 @@ def test_made_scores_put_the_test_item_at_a_known_rank(dataset, tmp_path):
         assert (np.delete(free["scores"][r, 1:], p - 1) == free["scores"][r, p]).sum() == 0
 
 
+def test_our_evaluator_reads_a_score_file_as_the_ranks_it_holds(dataset, tmp_path, monkeypatch):
+    run = load("run")
+    monkeypatch.setattr(run, "work", lambda: str(tmp_path))
+    files = run.made_scores(str(dataset), "toy", str(tmp_path))
+    free = np.load(files["tie-free"])
+    column = {t: i for i, t in enumerate(free["items"])}
+    _, rows = load("ref_data").read_atomic(str(dataset / "toy" / "toy.inter"))
+    last = {r[0]: r[1] for r in rows}
+    ranks = [1 + (free["scores"][r, 1:] > free["scores"][r, column[last[u]]]).sum() for r, u in enumerate(free["users"])]
+    result = run.our_evaluation("toy", str(dataset), {"tie-free": files["tie-free"]})["tie-free"]
+    assert result["users"] == len(ranks)
+    assert result["hit@5"] == pytest.approx(np.mean([k <= 5 for k in ranks]), abs=1e-4)
+    assert result["ndcg@5"] == pytest.approx(np.mean([1 / np.log2(k + 1) if k <= 5 else 0 for k in ranks]), abs=1e-4)
+
+
 def test_mlflow_stand_in_writes_each_metric_as_a_json_line(tmp_path, monkeypatch):
     tracking = load("tracking", os.path.join(REFERENCE, "stubs", "mlflow", "tracking", "__init__.py"))
     monkeypatch.setenv("REFERENCE_METRICS", str(tmp_path / "m.jsonl"))

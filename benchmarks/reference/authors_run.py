@@ -147,9 +147,8 @@ def dump_scores(trainer, config, path):
 
 def check(args):
     """Their Trainer.evaluate on each score file, through a model that returns the file's rows."""
-    import numpy as np
-    import torch
     from recbole.trainer.trainer import Trainer
+    from score_file import FileScores  # beside this script, on its sys.path
 
     config, _ = config_dict(args, run_name="check")
     config["mlflow"] = {"enable": False}
@@ -158,33 +157,11 @@ def check(args):
     item_tokens = dataset.field2id_token["item_id"]
     out = {}
     for path in args.files:
-        f = np.load(path)
-        row_of = {u: i for i, u in enumerate(f["users"])}
-        col_of = {t: i for i, t in enumerate(f["items"])}
-        columns = torch.tensor([col_of.get(t, -1) for t in item_tokens])
-        scores = torch.from_numpy(f["scores"])
-
-        seen = []
-
-        class FromFile(torch.nn.Module):
-            def __init__(self):
-                super().__init__()
-                self.dummy = torch.nn.Parameter(torch.zeros(1))
-
-            def calculate_loss(self, interaction):
-                return self.dummy.sum()
-
-            def full_sort_predict(self, interaction):
-                rows = torch.tensor([row_of[user_tokens[u]] for u in interaction["user_id"].tolist()])
-                seen.extend(rows.tolist())
-                s = scores[rows][:, columns.clamp(min=0)]
-                s[:, columns < 0] = -np.inf
-                return s
-
-        trainer = Trainer(config, FromFile())
+        model = FileScores(path, user_tokens, item_tokens, "user_id")
+        trainer = Trainer(config, model)
         result = trainer.evaluate(test_data, phase="test", load_best_model=False)
         out[os.path.basename(path)] = {"ndcg@5": float(result["ndcg@5"]), "hit@5": float(result["hit@5"]),
-                                       "users": len(seen), "catalog": int(dataset.item_num)}
+                                       "users": len(model.seen), "catalog": int(dataset.item_num)}
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=1)
 

@@ -174,10 +174,9 @@ def made_scores(data_path, dataset, folder, seed=0):
 
 def our_evaluation(dataset, data_path, files):
     """recbole_srt.evaluation's RankingEvaluation (full ranking, history kept, as both sides test) on each file."""
-    import numpy as np
-    import torch
     from recbole_srt.build import create_dataset, data_preparation, load_config
     from recbole_srt.evaluation.ranking import RankingEvaluation
+    from score_file import FileScores
 
     config = load_config("SRT", dataset, config_file_list=[AUTHORS_PRESET], config_dict={
         "data_path": data_path, "show_progress": False, "state": "ERROR", "log_dir": None, "tensorboard_dir": None,
@@ -187,25 +186,11 @@ def our_evaluation(dataset, data_path, files):
     user_tokens, item_tokens = ds.field2id_token[ds.uid_field], ds.field2id_token[ds.iid_field]
     out = {}
     for name, path in files.items():
-        f = np.load(path)
-        row_of = {u: i for i, u in enumerate(f["users"])}
-        col_of = {t: i for i, t in enumerate(f["items"])}
-        columns = torch.tensor([col_of.get(t, -1) for t in item_tokens])
-        scores = torch.from_numpy(f["scores"])
-        seen = []
-
-        class FromFile(torch.nn.Module):
-            def full_sort_predict(self, interaction):
-                rows = torch.tensor([row_of[user_tokens[u]] for u in interaction[ds.uid_field].tolist()])
-                seen.extend(rows.tolist())
-                s = scores[rows][:, columns.clamp(min=0)]
-                s[:, columns < 0] = -np.inf
-                return s
-
+        model = FileScores(path, user_tokens, item_tokens, ds.uid_field)
         evaluation = RankingEvaluation(config)
         evaluation.prepare(train_data)
-        result = evaluation(FromFile(), test_data)
-        out[name] = {"ndcg@5": float(result["ndcg@5"]), "hit@5": float(result["hit@5"]), "users": len(seen),
+        result = evaluation(model, test_data)
+        out[name] = {"ndcg@5": float(result["ndcg@5"]), "hit@5": float(result["hit@5"]), "users": len(model.seen),
                      "catalog": int(ds.item_num)}
     return out
 
