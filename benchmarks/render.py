@@ -11,7 +11,7 @@ import importlib
 import harness
 
 STUDIES = ("table1", "transfer", "transfer_curve", "feedback", "backbones_and_laws", "eval_speed", "throughput",
-           "ddp_overhead", "large_corpus", "apen_speed", "search_pruning", "suite", "reference")
+           "ddp_overhead", "large_corpus", "apen_speed", "search_pruning", "suite", "reference", "encoders")
 
 
 def studies():

@@ -1,8 +1,8 @@
 """Score items a trained text model has never seen, from their text alone.
 
 SRT has no item-ID table: an item is its text, so a new item is ranked by encoding its fields with
-the model's own tokenizer and item encoder. With ``item_encoder: text+id`` a new item has no trained
-ID vector and is encoded by the text part alone. ID-only models cannot do this and are refused.
+the model's own tokenizer and item encoder. With ``item_encoder: text+id`` or ``fusion`` a new item
+has no trained ID vector and is encoded by the text part alone. ID-only models cannot do this and are refused.
 
     python -m recbole_srt.new_items --model=SRT --dataset=ml-100k --checkpoint=saved/SRT-...pth \\
         --items=new_items.tsv --user=196 [--top=10] [--key=value ...]
@@ -32,7 +32,7 @@ def encode_item_texts(model, config, records):
     encoder = model.item_encoder if is_plugin_model(model) else None
     if encoder is None or not encoder.needs_text:
         raise ConfigError(f"{type(model).__name__} with item_encoder '{config['item_encoder']}' has no text "
-                          "encoder: only text models (item_encoder text or text+id) score items they never saw")
+                          "encoder: only text models (item_encoder text, text+id or fusion) score items they never saw")
     tokenizer = encoder.tokenizer["path"]
     if file_sha256(tokenizer) != encoder.tokenizer["sha256"]:
         raise ConfigError(f"the tokenizer file {tokenizer} changed since the model was built: token ids would "

@@ -96,7 +96,7 @@ def test_two_parts_may_not_give_one_key_two_defaults():
 
 
 def test_unknown_names_list_the_registered_ones():
-    assert {"sasrec"} <= set(BACKBONES.names()) and {"text", "id", "text+id"} == set(ITEM_ENCODERS.names())
+    assert {"sasrec"} <= set(BACKBONES.names()) and {"text", "id", "text+id", "fusion"} == set(ITEM_ENCODERS.names())
     assert {"sampled_softmax", "full_ce"} == set(LOSSES.names())
     with pytest.raises(ValueError, match="backbone: unknown 'transformer'; choose one of .*sasrec"):
         make_run("SRT", backbone="transformer")

@@ -1,6 +1,6 @@
 """A next-item model composed of an item encoder, a backbone and a loss, each chosen by config.
 
-    item_encoder: text | id | text+id      (recbole_srt/model/item_encoders/)
+    item_encoder: text | id | text+id | fusion   (recbole_srt/model/item_encoders/)
     backbone:     sasrec | llama | hstu    (recbole_srt/model/backbones/)
     loss:         sampled_softmax | full_ce (recbole_srt/model/losses/)
     feedback:     the user's reaction as input and as a second head (recbole_srt/model/feedback.py)

@@ -1,0 +1,70 @@
+"""Text first, IDs where the data vouches for them: phi(i) = text(i) + w_i id(i), w_i = n_i / (n_i + m).
+
+``text+id`` adds an ID vector to every item with the same weight, and on a catalog whose items have
+few interactions each the ID table over-fits (Beauty: its validation peaks at epoch 9 of 20 and ends
+12 % below text alone). Here the ID part is a correction to the text encoding that grows with the
+evidence for it: ``n_i`` is the item's training count and ``m`` (``fusion_count_prior``) the count at
+which the ID part weighs half. This is the shrinkage of a hierarchical model whose prior mean for an
+item is given by its text: a rare item stays near its text, a frequent one may move away from it.
+
+- An item with no training interaction (withheld with ``cold_start_items``, or never seen) has
+  ``w_i = 0``: it is scored from its text exactly, and its ID row receives no gradient.
+- ``fusion_id_dropout``: while training, each item of a batch loses its ID part with this
+  probability (not rescaled: at test time a warm item has all of it, a cold one none), so the
+  rest of the model is trained to read items from their text alone, as it must for new items.
+- Parameter names extend the text encoder's: a text model's checkpoint starts this one
+  (``init_from``) with only the ID table new.
+"""
+
+import torch
+from torch import nn
+
+from recbole_srt.config_check import ConfigError
+from recbole_srt.model.item_encoders import ITEM_ENCODERS
+from recbole_srt.model.item_encoders.text import TextItemEncoder
+
+
+@ITEM_ENCODERS.register("fusion")
+class FusionItemEncoder(TextItemEncoder):
+    config_keys = {
+        **TextItemEncoder.config_keys,
+        "fusion_count_prior": 20.0,  # m: the training count at which an item's ID part weighs half
+        "fusion_id_dropout": 0.0,  # share of a batch's items trained without their ID part
+    }
+
+    @classmethod
+    def from_config(cls, config, catalog):
+        encoder = super().from_config(config, catalog)
+        encoder.id_embedding = nn.Embedding(catalog.n_items, config["hidden_size"], padding_idx=0)
+        counts = catalog.train_counts.float()
+        prior = float(config["fusion_count_prior"])
+        # Buffer, not persistent: the weights belong to the training data, like the token tables
+        encoder.register_buffer("id_weight", counts / (counts + prior) if prior > 0 else (counts > 0).float(),
+                                persistent=False)
+        encoder.id_dropout = float(config["fusion_id_dropout"])
+        return encoder
+
+    @staticmethod
+    def check_config(config):
+        prior, dropout = config["fusion_count_prior"], config["fusion_id_dropout"]
+        if isinstance(prior, bool) or not isinstance(prior, (int, float)) or prior < 0:
+            raise ConfigError(f"fusion_count_prior must be a number >= 0 (a training count), got {prior!r}")
+        if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
+            raise ConfigError(f"fusion_id_dropout must be a probability in [0, 1), got {dropout!r}")
+
+    def set_item_tokens(self, tables):
+        if getattr(self, "id_embedding", None) is not None:
+            raise ConfigError("item_encoder fusion cannot move to another catalog: its ID table belongs to the items "
+                              "it was trained on (use item_encoder: text to score a new catalog)")
+        super().set_item_tokens(tables)
+
+    def forward(self, item_ids):
+        weight = self.id_weight[item_ids]
+        if self.training and self.id_dropout > 0:
+            weight = weight * (torch.rand(weight.shape, device=weight.device) >= self.id_dropout)
+        return super().forward(item_ids) + weight.unsqueeze(-1) * self.id_embedding(item_ids)
+
+    def forward_flops(self, item_ids):
+        flops = dict(super().forward_flops(item_ids))
+        flops["item encoder: weighted id sum"] = (2 * len(item_ids) * self.projection.out_features, False)
+        return flops
