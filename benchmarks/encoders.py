@@ -1,0 +1,295 @@
+"""Item encoders compared with SRT's loss and backbone held fixed: text, id, text+id and fusion (issue 30),
+and whether the default schedule converges on small catalogs.
+
+    python benchmarks/encoders.py [--quick] [--part ablation,compare,cold,schedule] [--datasets ml-100k,beauty,sports]
+        [--seeds 0,1,2] [--threads 1]
+
+Every run is SRT at its defaults (SRT-1K) trained under full-ranking leave-one-out with early stopping on validation
+NDCG@5; its best checkpoint is tested with the user's history kept, and again with it masked. Parts:
+- ablation: the fused encoder's variants, one seed, on validation: how its default recipe was chosen;
+- compare: text, id, text+id and fusion (its default recipe), every seed;
+- cold: 10 % of the items withheld from training (``cold_start_items: 0.1``), text against fusion;
+- schedule: the default one-cycle schedule over 20 epochs against a constant learning rate of 1e-3 for up to
+  50 epochs with early stopping, on ml-100k and nested user subsets of Beauty, text and fusion.
+Each run is kept (saved/encoders/<tag>/<key>.json) and skipped when the command runs again: the study resumes
+where it was stopped, and its results file is written after every run.
+"""
+
+import os
+import statistics
+import sys
+import time
+
+import harness
+
+# Run options of each encoder row; the fused encoder's variants name their recipe.
+ENCODERS = {"text": {}, "id": {"item_encoder": "id"}, "text+id": {"item_encoder": "text+id"}}
+FUSION = {
+    "fusion m5": {"fusion_count_prior": 5},
+    "fusion m20": {"fusion_count_prior": 20},
+    "fusion m100": {"fusion_count_prior": 100},
+    "fusion m20 drop0.5": {"fusion_count_prior": 20, "fusion_id_dropout": 0.5},
+}
+DEFAULT_FUSION = "fusion m20"  # fusion.py's defaults: the variant the compare part runs as "fusion"
+SCHEDULES = {"one-cycle, 20 epochs (default)": {},
+             "constant 1e-3, up to 50 epochs, early stopping": {"lr_scheduler": None, "epochs": 50, "stopping_step": 5}}
+# Subsets of Beauty for the schedule part, by interactions (dataset_prep subsets keeps whole users, nested):
+# about 5 % and 25 % of its 22,363 users.
+SUBSETS = {"beauty-10K": ("beauty", "10K"), "beauty-50K": ("beauty", "50K")}
+DATASETS = ("ml-100k", "beauty", "sports")
+FULL = {"split": {"LS": "valid_and_test"}, "order": "TO", "mode": "full", "group_by": "user"}
+QUICK = {"epochs": 2, "MAX_ITEM_LIST_LENGTH": 20, "eval_step": 2}
+
+
+def options_of(variant):
+    return {**ENCODERS, **{"fusion": FUSION[DEFAULT_FUSION]}, **FUSION}[variant] | (
+        {"item_encoder": "fusion"} if variant.startswith("fusion") else {})
+
+
+def key_of(*parts):
+    return "-".join(str(p).replace(" ", "_").replace(",", "").replace("(", "").replace(")", "") for p in parts)
+
+
+class Study:
+    """Kept runs under one work folder, and the rows they give, appended to the results file as they finish."""
+
+    def __init__(self, tag, quick, threads, results):
+        self.workdir = os.path.join(harness.paths.SAVED, "encoders", tag)
+        self.quick, self.results = quick, results
+        os.makedirs(self.workdir, exist_ok=True)
+        os.environ["OMP_NUM_THREADS"] = str(threads)
+
+    def data_path(self, dataset):
+        if dataset == "ml-100k":
+            return None  # RecBole's bundled copy
+        if dataset in SUBSETS:
+            source, size = SUBSETS[dataset]
+            folder = os.path.join(self.workdir, "data")
+            if not os.path.isfile(os.path.join(folder, dataset, f"{dataset}.inter")):
+                from dataset_prep.subsets import subsets
+
+                harness.prepare(source, harness.paths.DATA)
+                subsets(os.path.join(harness.paths.DATA, source), [size], seed=0, out=folder, force=True)
+                os.rename(os.path.join(folder, f"{source}-{size}"), os.path.join(folder, dataset))
+                for name in os.listdir(os.path.join(folder, dataset)):  # files named for the folder
+                    if name.startswith(f"{source}-{size}."):
+                        os.rename(os.path.join(folder, dataset, name),
+                                  os.path.join(folder, dataset, dataset + name[len(f"{source}-{size}"):]))
+            return folder
+        return harness.prepare(dataset, harness.paths.DATA)
+
+    def run(self, key, dataset, options):
+        """One kept run (trained unless kept); its result with the run's wall seconds."""
+        path = os.path.join(self.workdir, f"{key}.json")
+        if not os.path.isfile(path):
+            print(f"{time.strftime('%H:%M:%S')} {key}", flush=True)
+            options = {"eval_args": FULL, "topk": [5, 10], **(QUICK if self.quick else {}), **options}
+            result = harness.trial(key, dataset, options, os.path.join(self.workdir, "runs"), self.data_path(dataset))
+            result.pop("config", None)
+            harness.update(path, lambda old: result)
+        return harness.load(path)
+
+    def row(self, part, dataset, variant, seed, options, masked=True):
+        key = key_of(part if part != "ablation" else "compare", dataset, variant, f"s{seed}")
+        if (part, variant) == ("compare", "fusion"):  # the default recipe's runs are its ablation variant's
+            key = key_of("compare", dataset, DEFAULT_FUSION, f"s{seed}")
+        result = self.run(key, dataset, {**options, "seed": seed})
+        history = result["history"]
+        best = max(range(len(history)), key=lambda e: history[e].get("ndcg@5", -1)) if history else -1
+        row = {"part": part, "dataset": dataset, "variant": variant, "seed": seed, "key": key,
+               "valid": result["best_valid_result"], "kept": result["test_result"],
+               "epochs_run": len(history), "epochs_to_best": best + 1, "stopped_by": result["stopped_by"],
+               "seconds_per_epoch": sum(h["train_seconds"] for h in history) / max(len(history), 1),
+               "parameters": result["parameters"], "wall_seconds": result["wall_seconds"]}
+        if "test_result_cold" in result:
+            row["cold"], row["warm"] = result["test_result_cold"], result["test_result_warm"]
+        if masked and result["checkpoint"]:
+            again = {**options, "seed": seed, "init_from": result["checkpoint"], "epochs": 0,
+                     "eval_mask_history": True}
+            row["masked"] = self.run(key + "-masked", dataset, again)["test_result"]
+        harness.update(self.results, lambda old: {**(old or {}), "rows": [
+            r for r in (old or {}).get("rows", []) if (r["part"], r["key"]) != (part, key)] + [row]})
+        return row
+
+
+def study(args, argv):
+    parts = harness.names(args.part, ("ablation", "compare", "cold", "schedule"), "--part")
+    datasets = harness.names(args.datasets, DATASETS, "--datasets")
+    seeds = harness.ints(args.seeds or ("0" if args.quick else "0,1,2"), "--seeds")
+    name = "encoders" + ("-quick" if args.quick else "")
+    results = os.path.join(harness.paths.RESULTS, name + ".json")
+    lab = Study(name, args.quick, args.threads, results)
+    stamp = harness.stamp(__file__, argv)  # the parts may run as several commands, side by side: each is listed
+    harness.update(results, lambda old: {**(old or {}), "quick": args.quick, **stamp, "commands": sorted(
+        set((old or {}).get("commands", [])) | {stamp["command"]})})
+    start = time.time()
+    # Cheapest first, so that a stopped study has whole datasets rather than a little of each
+    for seed in seeds:
+        for dataset in datasets:
+            if "compare" in parts:
+                for variant in (*ENCODERS, "fusion"):
+                    lab.row("compare", dataset, variant, seed, options_of(variant))
+            if "ablation" in parts and seed == seeds[0]:
+                for variant in FUSION:
+                    lab.row("ablation", dataset, variant, seed, options_of(variant), masked=False)
+            if "cold" in parts:
+                for variant in ("text", "fusion"):
+                    lab.row("cold", dataset, variant, seed, {**options_of(variant), "cold_start_items": 0.1},
+                            masked=False)
+        if "schedule" in parts:
+            for dataset in ("ml-100k", *SUBSETS):
+                for variant in ("text", "fusion"):
+                    for schedule, options in SCHEDULES.items():
+                        lab.row("schedule", dataset, f"{variant}, {schedule}", seed,
+                                {**options_of(variant), **options}, masked=False)
+    minutes = (time.time() - start) / 60
+    return {name: lambda old: {**old, "wall_minutes": old.get("wall_minutes", 0) + minutes}}
+
+
+def main(argv=None):
+    parser = harness.parser(__doc__, quick="ml-100k, 2 epochs, one seed: the protocol, not quality")
+    parser.add_argument("--part", default="ablation,compare,cold,schedule")
+    parser.add_argument("--datasets", default=",".join(DATASETS))
+    parser.add_argument("--seeds", default=None, help="comma-separated (default 0,1,2; quick: 0)")
+    parser.add_argument("--threads", type=int, default=1)
+    return harness.run(parser, argv, lambda args: study(args, argv), pages)
+
+
+def pages(results=None):
+    return harness.rendered(markdown, ["encoders", "encoders-quick"], results)
+
+
+METRICS = (("kept", "ndcg@5"), ("kept", "hit@5"), ("kept", "ndcg@10"),
+           ("masked", "ndcg@5"), ("masked", "hit@5"), ("masked", "ndcg@10"))
+
+
+def values(rows, group, metric):
+    return [r[group][metric] for r in rows if group in r]
+
+
+def cell(rows, group, metric):
+    found = values(rows, group, metric)
+    return harness.mean_sd_text(found) if found else ""
+
+
+def verdict(rows, group):
+    """Whether fusion's mean NDCG@5 reaches the better of text and id minus that one's sd, and beats both."""
+    stats = {v: harness.mean_sd(values([r for r in rows if r["variant"] == v], group, "ndcg@5"))
+             for v in ("text", "id", "fusion") if values([r for r in rows if r["variant"] == v], group, "ndcg@5")}
+    if len(stats) < 3:
+        return None
+    best = max(("text", "id"), key=lambda v: stats[v][0])
+    return {"best": best, "within": stats["fusion"][0] >= stats[best][0] - stats[best][1],
+            "above": stats["fusion"][0] > stats[best][0]}
+
+
+def compare_section(rows):
+    lines = ["## Text, id, text+id and fusion", "",
+             f"`fusion` runs its default recipe ({DEFAULT_FUSION}: "
+             + ", ".join(f"{k} {v}" for k, v in FUSION[DEFAULT_FUSION].items()) + "). Test metrics on the best "
+             "validation checkpoint, mean ± sd over the seeds; kept = the user's earlier items stay ranked (the SRT "
+             "authors' convention), masked = they cannot be recommended. Goal: fusion's NDCG@5 at least the better of "
+             "text and id minus its sd, under both conventions, and above both on two datasets of three.", ""]
+    header = ["dataset", "encoder", "seeds", *[f"{m.upper()} {g}" for g, m in METRICS], "valid NDCG@5",
+              "epochs (best)", "s / epoch", "parameters"]
+    table, verdicts = [], []
+    for dataset in DATASETS:
+        mine = [r for r in rows if r["dataset"] == dataset]
+        for variant in (*ENCODERS, "fusion"):
+            runs = [r for r in mine if r["variant"] == variant]
+            if runs:
+                table.append([dataset, variant, len(runs), *[cell(runs, g, m) for g, m in METRICS],
+                              harness.mean_sd_text(r["valid"]["ndcg@5"] for r in runs),
+                              f"{statistics.fmean(r['epochs_run'] for r in runs):.0f} "
+                              f"({statistics.fmean(r['epochs_to_best'] for r in runs):.0f})",
+                              f"{statistics.fmean(r['seconds_per_epoch'] for r in runs):.1f}",
+                              f"{runs[0]['parameters']:,}"])
+        for group in ("kept", "masked"):
+            found = verdict(mine, group)
+            if found:
+                verdicts.append([dataset, group, found["best"], "yes" if found["within"] else "**no**",
+                                 "yes" if found["above"] else "no"])
+    lines += harness.table(header, table)
+    if verdicts:
+        lines += ["", "Against the goal (NDCG@5):", ""]
+        lines += harness.table(["dataset", "convention", "better of text and id", "fusion ≥ it − sd",
+                                "fusion above both"], verdicts)
+    return lines
+
+
+def ablation_section(rows):
+    datasets = [d for d in DATASETS if any(r["dataset"] == d for r in rows)]
+    variants = [v for v in ("text", "id", "text+id", *FUSION) if any(r["variant"] == v for r in rows)]
+
+    def valid(dataset, variant):
+        found = [r["valid"]["ndcg@5"] for r in rows if (r["dataset"], r["variant"]) == (dataset, variant)]
+        return found[0] if found else None
+
+    table = []
+    for variant in variants:
+        ratios = [valid(d, variant) / valid(d, "text") for d in datasets
+                  if valid(d, variant) is not None and valid(d, "text")]
+        table.append([variant, *[("" if valid(d, variant) is None else f"{valid(d, variant):.4f}") for d in datasets],
+                      f"{statistics.fmean(ratios):.3f}" if len(ratios) == len(datasets) else ""])
+    return ["## How the fused encoder's recipe was chosen", "",
+            "Validation NDCG@5 (full ranking, history kept) of one seed (the first), and its mean ratio to text over the "
+            "datasets: the recipe is chosen on validation over all of them at once, not per dataset.", "",
+            *harness.table(["variant", *datasets, "mean ratio to text"], table)]
+
+
+def cold_section(rows):
+    table = []
+    for dataset in DATASETS:
+        mine = [r for r in rows if r["dataset"] == dataset]
+        for variant in ("text", "fusion"):
+            runs = [r for r in mine if r["variant"] == variant and "cold" in r]
+            if runs:
+                table.append([dataset, variant, len(runs), cell(runs, "cold", "hit@5"), cell(runs, "cold", "ndcg@5"),
+                              cell(runs, "warm", "hit@5"), cell(runs, "warm", "ndcg@5"), cell(runs, "kept", "ndcg@5")])
+    return ["## Cold items", "",
+            "10 % of the items withheld from training and validation (`cold_start_items: 0.1`); the test is reported for "
+            "the users whose held-out item is cold and for the others (warm), history kept. Goal: fusion's cold HIT@5 "
+            "within 10 % of text's.", "",
+            *harness.table(["dataset", "encoder", "seeds", "cold HIT@5", "cold NDCG@5", "warm HIT@5", "warm NDCG@5",
+                            "all NDCG@5"], table)]
+
+
+def schedule_section(rows):
+    table = []
+    for dataset in ("ml-100k", *SUBSETS):
+        for variant in ("text", "fusion"):
+            for schedule in SCHEDULES:
+                runs = [r for r in rows if (r["dataset"], r["variant"]) == (dataset, f"{variant}, {schedule}")]
+                if runs:
+                    table.append([dataset, variant, schedule, len(runs),
+                                  harness.mean_sd_text(r["valid"]["ndcg@5"] for r in runs),
+                                  cell(runs, "kept", "ndcg@5"),
+                                  f"{statistics.fmean(r['epochs_run'] for r in runs):.0f} "
+                                  f"({statistics.fmean(r['epochs_to_best'] for r in runs):.0f})"])
+    return ["## Does the default schedule converge on small catalogs?", "",
+            "SRT's default (one-cycle over 20 epochs, peak 1e-3) against a constant 1e-3 for up to 50 epochs with early "
+            "stopping after 5 validations without gain. beauty-10K and beauty-50K are nested subsets of Beauty's users "
+            "(dataset_prep subsets, seed 0), about 5 % and 25 % of them.", "",
+            *harness.table(["dataset", "encoder", "schedule", "seeds", "valid NDCG@5", "test NDCG@5 (kept)",
+                            "epochs (best)"], table)]
+
+
+def markdown(result):
+    rows = result.get("rows", [])
+    sections = [("compare", compare_section), ("ablation", ablation_section), ("cold", cold_section),
+                ("schedule", schedule_section)]
+    commands = result.get("commands", [result["command"]])
+    lines = [f"# Item encoders compared{' (quick mode)' if result.get('quick') else ''}", "",
+             "; ".join(f"`{c}`" for c in commands) + "; "
+             f"{harness.describe(result['machine'])}; {result['date']}. SRT's defaults (SRT-1K: L2-H2-D64, 1,000 popularity-sampled negatives per sequence, "
+             "one-cycle over 20 epochs), full ranking, early stopping on validation NDCG@5; only the item encoder "
+             "changes.", ""]
+    for part, section in sections:
+        mine = [r for r in rows if r["part"] == part]
+        if mine:
+            lines += section(mine) + [""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
