@@ -338,7 +338,7 @@ RANGES = {
     **dict.fromkeys(("train_batch_size", "eval_batch_size", "MAX_ITEM_LIST_LENGTH", "hidden_size", "inner_size",
                      "n_layers", "n_heads", "embedding_size", "tokenizer_vocab_size", "fisher_windows",
                      "feedback_levels", "rerank_top", "token_embedding_size", "ddp_timeout"), _SIZE),
-    **dict.fromkeys(("epochs", "stopping_step", "unfreeze_stage_epochs"), _COUNT),
+    **dict.fromkeys(("epochs", "stopping_step", "unfreeze_stage_epochs", "min_train_steps"), _COUNT),
     **dict.fromkeys(("learning_rate", "layer_norm_eps", "tau", "initializer_range", "clip_grad_norm"), _RATE),
     **dict.fromkeys(("weight_decay", "ewc_lambda", "feedback_weight", "next_item_weight", "label_smoothing"),
                     _NON_NEGATIVE),

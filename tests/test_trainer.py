@@ -48,6 +48,18 @@ def test_time_budget_before_the_first_validation_still_tests_a_checkpoint(tmp_pa
     assert result["stopped_by"] == "time_budget" and [h["epoch"] for h in result["history"]] == [0]
 
 
+def test_min_train_steps_lengthens_a_short_run_and_its_schedule_to_that_many_steps():
+    steps = len(make_run("SRT", epochs=1).train_data)
+    run = make_run("SRT", epochs=1, eval_step=1, learning_rate=1e-3, min_train_steps=2 * steps + 1)
+    lr = RecordLR()
+    run.trainer.callbacks.append(lr)
+    run.trainer.fit(run.train_data, None, saved=False)
+    assert run.trainer.epochs == 3 and run.trainer.cur_step == 3 * steps and sorted(lr.lr) == [0, 1, 2]
+    assert lr.lr[2] < 1e-4 < lr.lr[0]  # one cycle over the three epochs: annealed at the end only
+    longer = make_run("SRT", epochs=4, min_train_steps=2 * steps + 1)  # already enough: epochs as given
+    assert longer.trainer.horizon(steps) == 4
+
+
 def test_gradient_accumulation_takes_one_optimizer_step_per_group(tmp_path):
     run = make_run("SRT", epochs=1, gradient_accumulation_steps=4)
     run.trainer.fit(run.train_data, None, saved=False)

@@ -63,6 +63,7 @@ class Trainer:
         self.logger = getLogger()
         self.device = config["device"]
         self.epochs = config["epochs"] if epochs is None else epochs  # a fine-tuning stage has its own
+        self.stage_epochs = epochs is not None
         self.eval_step = min(config["eval_step"], self.epochs)  # <= 0: never validate (RecBole's rule)
         self.accumulation = config["gradient_accumulation_steps"] or 1
         self.clip_grad_norm = config["clip_grad_norm"]
@@ -97,6 +98,18 @@ class Trainer:
         self.seen_targets, self.train_flops, self.train_seconds = 0, 0, 0.0
 
     # ----- training --------------------------------------------------------------------
+    def horizon(self, steps_per_epoch):
+        """Epochs of this fit: ``epochs``, or more where ``min_train_steps`` asks for more optimizer steps. A
+        catalog of a few thousand users takes a few optimizer steps an epoch, and a schedule fixed in epochs would
+        anneal to zero long before the model converged. Fine-tuning stages keep the epochs they were given."""
+        min_steps = self.config["min_train_steps"]
+        if not min_steps or self.stage_epochs or self.epochs * steps_per_epoch >= min_steps:
+            return self.epochs
+        epochs = math.ceil(min_steps / steps_per_epoch)
+        self.logger.info(f"min_train_steps {min_steps}: {epochs} epochs of {steps_per_epoch} steps instead of "
+                         f"{self.epochs}")
+        return epochs
+
     def fit(self, train_data, valid_data=None, saved=True):
         self.validates = bool(valid_data) and self.eval_step > 0 and self.main
         callbacks = [c for c in self.callbacks if saved or not isinstance(c, BestCheckpoint)] if self.main else []
@@ -108,6 +121,7 @@ class Trainer:
                 self.save_checkpoint(-1)
             return None, None
         steps_per_epoch = math.ceil(len(train_data) / self.accumulation)
+        self.epochs = self.horizon(steps_per_epoch)
         world = distributed.world_size()
         if world > 1 or self.accumulation > 1:
             batch = self.config["train_batch_size"]
@@ -217,7 +231,8 @@ class Trainer:
 
     def resume(self, path):
         """Continue a run from a checkpoint saved with ``checkpoint_optimizer: True``."""
-        state = load_training_state(path, self.device, epochs=self.epochs)
+        # With min_train_steps the run's epochs are known once the data is (fit): not checked here
+        state = load_training_state(path, self.device, epochs=None if self.config["min_train_steps"] else self.epochs)
         self.model.load_state_dict(state["state_dict"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.start_epoch, self.cur_step = state["epoch"] + 1, state["cur_step"]
