@@ -29,10 +29,13 @@ TARGETS = ["beauty", "sports"]
 PINNED = {"learning_rate": 1e-3, "lr_scheduler": None}
 # long_epochs: a control at <= LONG_SHARE % of the users, scratch given many more epochs (early stopping decides):
 # whether a gain at small targets is transfer or only scratch stopped short
+# larger_upto: the presets after the first run at <= this share of the users only, where the question (does a
+# larger pre-trained model transfer better to a small target?) is asked; the first preset runs at every share
 MODES = {"full": {"pretrain_epochs": 6, "epochs": 10, "stage_epochs": 2, "stopping_step": 5, "long_epochs": 50,
-                  "seeds": "0,1,2", "fractions": "5,10,25,50,100", "presets": "L2-H2-D64,L4-H2-D128"},
+                  "larger_upto": 25, "seeds": "0,1,2", "fractions": "5,10,25,50,100",
+                  "presets": "L2-H2-D64,L4-H2-D128"},
          "quick": {"pretrain_epochs": 1, "epochs": 1, "stage_epochs": 1, "stopping_step": 2, "long_epochs": 4,
-                   "seeds": "0", "fractions": "5,10", "presets": "L2-H2-D64,L4-H2-D128"}}
+                   "larger_upto": 100, "seeds": "0", "fractions": "2,5", "presets": "L2-H2-D64,L4-H2-D64"}}
 LONG_SHARE = 25
 
 
@@ -133,7 +136,7 @@ def study(args, argv):
 
     def write(complete):
         result = {"quick": args.quick, "mode": {k: mode[k] for k in ("pretrain_epochs", "epochs", "stage_epochs",
-                                                                     "stopping_step", "long_epochs")},
+                                                                     "stopping_step", "long_epochs", "larger_upto")},
                   "long_share": LONG_SHARE,
                   "pinned": PINNED, "plan": plan, "complete": complete, "rows": rows,
                   "corpus": {"sources": CORPUS_SOURCES, **corpus_size()},
@@ -146,9 +149,11 @@ def study(args, argv):
 
     with open(os.path.join(workdir, "commands.log"), "a", encoding="utf-8") as log:
         tokenizer = corpus(log)
-        # smaller targets first: a stopped study has the small end of every curve
-        for percent in percents:
-            for size in sizes:
+        # the smallest preset first, smaller targets first: a stopped study has the small end of the curves
+        for size in sizes:
+            for percent in percents:
+                if size != sizes[0] and percent > mode["larger_upto"]:
+                    continue
                 if size not in checkpoints:
                     pre = transfer.run(f"pretrain-{size}", CORPUS, {**PINNED, "preset": size, "tokenizer_path": tokenizer,
                                                                  "stopping_step": mode["stopping_step"], "seed": 0,
@@ -179,12 +184,14 @@ def pages(results=None):
 
 
 def main(argv=None):
-    parser = harness.parser(__doc__, quick="1 seed, 5 and 10 %% of the users, 1 epoch each: the protocol, "
-                                           "not converged quality")
+    parser = harness.parser(__doc__, quick="1 seed, 2 and 5 %% of the users, presets L2-H2-D64 and L4-H2-D64, 1 "
+                                           "epoch each: the protocol, not converged quality")
     parser.add_argument("--seeds", default=None, help="comma-separated (default 0,1,2; quick: 0)")
-    parser.add_argument("--fractions", default=None, help="percents of the target's users (default 5,10,25,50,100)")
+    parser.add_argument("--fractions", default=None, help="percents of the target's users (default 5,10,25,50,100; "
+                                                         "quick: 2,5)")
     parser.add_argument("--presets", default=None, help="pre-trained sizes, smallest first (default "
-                                                       "L2-H2-D64,L4-H2-D128)")
+                                                       "L2-H2-D64,L4-H2-D128; the others than the first at <= 25 %% "
+                                                       "of the users)")
     parser.add_argument("--targets", default=",".join(TARGETS))
     parser.add_argument("--threads", type=int, default=1)
     code = harness.run(parser, argv, lambda args: study(args, argv), pages)

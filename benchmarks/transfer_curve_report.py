@@ -70,7 +70,8 @@ def goals(result):
             full = [c for c in small if len(values(rows, target, c[1], size, "fine-tuned")) == n]
             first = "met at " + ", ".join(f"{pc} %" for pc in gain_met) if gain_met else \
                 ("not measured" if not full else "missed" if n > 1 else "no test with one seed")
-            first += "; " + "; ".join(f"{pc} %: {gain_text(*t)}" for pc, t in tests.items()) if tests else ""
+            first += "; " + "; ".join(f"{pc} %: {gain_text(*t) or 'scratch at 0'}" for pc, t in tests.items()) \
+                if tests else ""
 
             def above(a, b, group="unmasked"):  # mean over seeds above, at every size measured
                 pairs = {c[1]: (values(rows, target, c[1], size, a, group), values(rows, target, c[1], size, b, group))
@@ -99,13 +100,16 @@ def markdown(result, name):
     lines = [f"# Transfer where it pays: fine-tuning on little data{' (quick mode)' if result['quick'] else ''}", "",
              f"`{result['command']}`; {harness.describe(result['machine'])}; {result['date']}; "
              f"{sum(r['wall_seconds'] for r in rows) / 60:.0f} minutes of target runs and "
-             f"{sum(result['pretrain_seconds'].values()) / 60:.0f} of pre-training. Plan: seeds {plan['seeds']}, "
+             f"{sum(result['pretrain_seconds'].values()) / 60:.0f} of pre-training (the runs' own wall time, kept runs "
+             f"included); this invocation took {result['wall_minutes']:.0f} minutes. Plan: seeds {plan['seeds']}, "
              f"{', '.join(f'{p} %' for p in plan['fractions'])} of the users, presets {', '.join(plan['presets'])}, "
              f"targets {', '.join(plan['targets'])}; {status}.", "",
              f"One pre-training corpus for both targets, the paper's rule (both target categories removed): "
              f"{' + '.join(c['sources'])}, {c['interactions']:,} interactions, {c['users']:,} users; one tokenizer "
              f"over it and both targets' texts; one pre-training per preset ({result['mode']['pretrain_epochs']} "
-             f"epochs, seed 0). On each target, the first users of the seed's random order (nested: 5 % ⊂ 10 % ⊂ ...; "
+             f"epochs, seed 0)" + (f"; the presets after {plan['presets'][0]} at {result['mode']['larger_upto']} % of the "
+                                  "users or fewer only" if result["mode"].get("larger_upto", 100) < 100 else "") +
+             f". On each target, the first users of the seed's random order (nested: 5 % ⊂ 10 % ⊂ ...; "
              f"100 % is the whole dataset), leave-one-out, full ranking. Fine-tuned: item encoder first, a layer "
              f"unfrozen every {result['mode']['stage_epochs']} epochs, then {result['mode']['epochs']}, no EWC (the "
              f"best schedule of the transfer study); scratch: as many epochs as fine-tuning trains in all; both stop "
@@ -177,11 +181,18 @@ def figure(result, folder):
                 ax.fill_between(x, [m - d for m, d in zip(mean, sd)], [m + d for m, d in zip(mean, sd)],
                                 color=colour, alpha=0.15, lw=0)
         ax.set_xscale("log")
+        shares = sorted({(u, pc) for t, pc, u, _ in cells(result) if t == target})
+        if shares:  # the subsets' own user counts as ticks, not powers of ten
+            ax.set_xticks([u for u, _ in shares], [f"{u:,}\n{pc} %" for u, pc in shares], fontsize=8)
+            ax.minorticks_off()
         ax.set_xlabel(f"{target} users (training subset)")
         ax.set_ylabel("test NDCG@5, full ranking, history kept")
         ax.set_title(target)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7)
+    for ax in axes[0]:  # one legend, on the first panel with lines (a stopped study may have none on the other)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+            break
     fig.tight_layout()
     os.makedirs(folder, exist_ok=True)
     fig.savefig(os.path.join(folder, "curve.png"), dpi=110, metadata={"Software": None})

@@ -65,7 +65,7 @@ def fabricated():
             "pinned": {"learning_rate": 0.001}, "complete": False, "rows": rows, "pretrain_seconds": {"L2-H2-D64": 60},
             "plan": {"seeds": [0, 1, 2], "fractions": [5, 100], "presets": ["L2-H2-D64"], "targets": ["beauty"]},
             "corpus": {"sources": ["toys"], "interactions": 10, "users": 2, "items": 3}, "command": "python x",
-            "machine": "a machine", "date": "2026-12-07"}
+            "machine": "a machine", "date": "2026-12-07", "wall_minutes": 1.0}
 
 
 def test_the_page_reports_the_gain_and_welch_p_and_the_goals():
