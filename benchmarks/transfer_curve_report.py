@@ -90,12 +90,48 @@ def goals(result):
                           "cold items: fine-tuned > scratch"], out)
 
 
+def projection(result):
+    """The partial study's remaining time at this machine's pace: each unfinished (preset, share, target, seed) cell
+    costs the finished cells' seconds per target user of its preset and target (their fixed overheads make this
+    high at small shares). A preset and target without a finished cell cannot be projected: they are named instead."""
+    rows, plan = result["rows"], result["plan"]
+    upto = result["mode"].get("larger_upto", 100)
+    spent, users, total = {}, {}, {}
+    for r in rows:
+        total[r["target"]] = round(r["users"] * 100 / r["percent"])
+        size = r["preset"] or plan["presets"][0]  # most popular runs with the first preset's cells
+        spent[size, r["target"]] = spent.get((size, r["target"]), 0) + r["wall_seconds"]
+        if r["variant"] == "fine-tuned":
+            users[r["preset"], r["target"]] = users.get((r["preset"], r["target"]), 0) + r["users"]
+    done = {(r["preset"], r["percent"], r["target"], r["seed"]) for r in rows if r["variant"] == "fine-tuned"}
+    seconds, unknown = 0.0, set()
+    for size in plan["presets"]:
+        for pc in plan["fractions"]:
+            if size != plan["presets"][0] and pc > upto:
+                continue
+            for target in plan["targets"]:
+                for seed in plan["seeds"]:
+                    if (size, pc, target, seed) in done:
+                        continue
+                    if (size, target) not in users or target not in total:
+                        unknown.add(f"{size} on {target}")
+                        continue
+                    seconds += spent[size, target] / users[size, target] * total[target] * pc / 100
+    return seconds / 3600, sorted(unknown)
+
+
 def markdown(result, name):
     rows, plan, n, long = result["rows"], result["plan"], len(result["plan"]["seeds"]), long_control(result)
     done = sorted({(r["percent"], r["preset"], r["target"], r["seed"]) for r in rows if r["preset"]})
     status = "complete" if result["complete"] else (
         "**partial**: the study was stopped or is still running; finished cells (percent of users, preset, target, "
         "seed): " + ", ".join(f"{pc} % {s} {t} s{seed}" for pc, s, t, seed in done))
+    if not result["complete"]:
+        hours, unknown = projection(result)
+        status += (f". The unfinished cells would take about {hours:.1f} more hours at one thread on this machine "
+                   "(the finished cells' seconds per target user, per preset and target)") + (
+            f", plus {', '.join(unknown)}, which no finished cell measures yet (pre-training included)"
+            if unknown else "")
     c = result["corpus"]
     lines = [f"# Transfer where it pays: fine-tuning on little data{' (quick mode)' if result['quick'] else ''}", "",
              f"`{result['command']}`; {harness.describe(result['machine'])}; {result['date']}; "

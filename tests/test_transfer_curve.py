@@ -87,3 +87,14 @@ def test_the_figure_is_a_png(tmp_path):
     report.figure(fabricated(), str(tmp_path))
     with open(tmp_path / "curve.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_partial_study_projects_its_remaining_cells_from_the_finished_ones():
+    result = fabricated()
+    result["plan"]["targets"] = ["beauty", "sports"]
+    result["rows"] = [r for r in result["rows"] if r["percent"] == 5 and r["seed"] < 2]
+    hours, unknown = report.projection(result)
+    # beauty: 2 finished cells of 100 users took 3 s each (most popular, fine-tuned and scratch rows): 0.03 s per
+    # user; left: seed 2 at 5 % (100 users) and 3 seeds at 100 % (2000 users each)
+    assert hours == pytest.approx(0.03 * (100 + 3 * 2000) / 3600)
+    assert unknown == ["L2-H2-D64 on sports"]
