@@ -53,9 +53,9 @@ def key_of(*parts):
 class Study:
     """Kept runs under one work folder, and the rows they give, appended to the results file as they finish."""
 
-    def __init__(self, tag, quick, threads, results):
+    def __init__(self, tag, quick, threads, results, train=True):
         self.workdir = os.path.join(harness.paths.SAVED, "encoders", tag)
-        self.quick, self.results = quick, results
+        self.quick, self.results, self.train = quick, results, train
         os.makedirs(self.workdir, exist_ok=True)
         os.environ["OMP_NUM_THREADS"] = str(threads)
 
@@ -81,6 +81,8 @@ class Study:
     def run(self, key, dataset, options):
         """One kept run (trained unless kept); its result with the run's wall seconds."""
         path = os.path.join(self.workdir, f"{key}.json")
+        if not os.path.isfile(path) and not self.train:
+            return None
         if not os.path.isfile(path):
             print(f"{time.strftime('%H:%M:%S')} {key}", flush=True)
             options = {"eval_args": FULL, "topk": [5, 10], **(QUICK if self.quick else {}), **options}
@@ -94,19 +96,25 @@ class Study:
         if (part, variant) == ("compare", "fusion"):  # the default recipe's runs are its ablation variant's
             key = key_of("compare", dataset, DEFAULT_FUSION, f"s{seed}")
         result = self.run(key, dataset, {**options, "seed": seed})
-        history = result["history"]
-        best = max(range(len(history)), key=lambda e: history[e].get("ndcg@5", -1)) if history else -1
+        if result is None:  # --kept: not run yet
+            return None
+        history = result["history"]  # one entry per validation; train_seconds is cumulative over the epochs
+        best = max(history, key=lambda h: h.get("ndcg@5", -1)) if history else None
+        epochs = history[-1]["epoch"] + 1 if history else 0
         row = {"part": part, "dataset": dataset, "variant": variant, "seed": seed, "key": key,
                "valid": result["best_valid_result"], "kept": result["test_result"],
-               "epochs_run": len(history), "epochs_to_best": best + 1, "stopped_by": result["stopped_by"],
-               "seconds_per_epoch": sum(h["train_seconds"] for h in history) / max(len(history), 1),
+               "epochs_run": epochs, "epochs_to_best": best["epoch"] + 1 if best else 0,
+               "stopped_by": result["stopped_by"],
+               "seconds_per_epoch": history[-1]["train_seconds"] / epochs if history else None,
                "parameters": result["parameters"], "wall_seconds": result["wall_seconds"]}
         if "test_result_cold" in result:
             row["cold"], row["warm"] = result["test_result_cold"], result["test_result_warm"]
         if masked and result["checkpoint"]:
             again = {**options, "seed": seed, "init_from": result["checkpoint"], "epochs": 0,
                      "eval_mask_history": True}
-            row["masked"] = self.run(key + "-masked", dataset, again)["test_result"]
+            masked_result = self.run(key + "-masked", dataset, again)
+            if masked_result is not None:
+                row["masked"] = masked_result["test_result"]
         harness.update(self.results, lambda old: {**(old or {}), "rows": [
             r for r in (old or {}).get("rows", []) if (r["part"], r["key"]) != (part, key)] + [row]})
         return row
@@ -116,33 +124,38 @@ def study(args, argv):
     parts = harness.names(args.part, ("ablation", "compare", "cold", "schedule"), "--part")
     datasets = harness.names(args.datasets, DATASETS, "--datasets")
     seeds = harness.ints(args.seeds or ("0" if args.quick else "0,1,2"), "--seeds")
+    chosen = set(harness.names(args.variants, ("text", "id", "text+id", "fusion", *FUSION), "--variants")
+                 if args.variants else ("text", "id", "text+id", "fusion", *FUSION))
     name = "encoders" + ("-quick" if args.quick else "")
     results = os.path.join(harness.paths.RESULTS, name + ".json")
-    lab = Study(name, args.quick, args.threads, results)
+    lab = Study(name, args.quick, args.threads, results, train=not args.kept)
     stamp = harness.stamp(__file__, argv)  # the parts may run as several commands, side by side: each is listed
-    harness.update(results, lambda old: {**(old or {}), "quick": args.quick, **stamp, "commands": sorted(
-        set((old or {}).get("commands", [])) | {stamp["command"]})})
+    if not args.kept:
+        harness.update(results, lambda old: {**(old or {}), "quick": args.quick, **stamp, "commands": sorted(
+            set((old or {}).get("commands", [])) | {stamp["command"]})})
     start = time.time()
     # Cheapest first, so that a stopped study has whole datasets rather than a little of each
     for seed in seeds:
         for dataset in datasets:
             if "compare" in parts:
-                for variant in (*ENCODERS, "fusion"):
+                for variant in [v for v in (*ENCODERS, "fusion") if v in chosen]:
                     lab.row("compare", dataset, variant, seed, options_of(variant))
             if "ablation" in parts and seed == seeds[0]:
-                for variant in FUSION:
+                for variant in [v for v in FUSION if v in chosen]:
                     lab.row("ablation", dataset, variant, seed, options_of(variant), masked=False)
             if "cold" in parts:
-                for variant in ("text", "fusion"):
+                for variant in [v for v in ("text", "fusion") if v in chosen]:
                     lab.row("cold", dataset, variant, seed, {**options_of(variant), "cold_start_items": 0.1},
                             masked=False)
         if "schedule" in parts:
             for dataset in ("ml-100k", *SUBSETS):
-                for variant in ("text", "fusion"):
+                for variant in [v for v in ("text", "fusion") if v in chosen]:
                     for schedule, options in SCHEDULES.items():
                         lab.row("schedule", dataset, f"{variant}, {schedule}", seed,
                                 {**options_of(variant), **options}, masked=False)
     minutes = (time.time() - start) / 60
+    if args.kept:
+        return {}
     return {name: lambda old: {**old, "wall_minutes": old.get("wall_minutes", 0) + minutes}}
 
 
@@ -151,6 +164,11 @@ def main(argv=None):
     parser.add_argument("--part", default="ablation,compare,cold,schedule")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default=None, help="comma-separated (default 0,1,2; quick: 0)")
+    parser.add_argument("--variants", default=None,
+                        help="comma-separated: only these encoders or fusion variants (default: all of each part)")
+    parser.add_argument("--kept", action="store_true",
+                        help="train nothing: the rows of the runs kept so far, derived again (after a change of the "
+                             "row's fields), and the pages")
     parser.add_argument("--threads", type=int, default=1)
     return harness.run(parser, argv, lambda args: study(args, argv), pages)
 

@@ -1,0 +1,39 @@
+"""benchmarks/encoders.py: its goal check, its run keys, and a --kept pass that trains nothing."""
+
+import pytest
+
+from benchmarks import encoders
+from benchmarks.harness import paths
+
+
+def rows(values):
+    """Compare rows of one dataset: {variant: [NDCG@5 kept, per seed]}."""
+    return [{"variant": v, "kept": {"ndcg@5": x}} for v, xs in values.items() for x in xs]
+
+
+def test_the_goal_is_the_better_of_text_and_id_minus_its_sd():
+    within = encoders.verdict(rows({"text": [0.030, 0.032], "id": [0.020, 0.022], "fusion": [0.0302, 0.0302]}), "kept")
+    assert within == {"best": "text", "within": True, "above": False}  # 0.0302 >= 0.031 - 0.0014
+    below = encoders.verdict(rows({"text": [0.030, 0.032], "id": [0.020, 0.022], "fusion": [0.028, 0.029]}), "kept")
+    assert below["within"] is False
+    above = encoders.verdict(rows({"text": [0.020], "id": [0.030], "fusion": [0.031]}), "kept")
+    assert above == {"best": "id", "within": True, "above": True}
+    assert encoders.verdict(rows({"text": [0.03], "fusion": [0.03]}), "kept") is None  # id missing: no verdict
+
+
+def test_every_variant_runs_under_its_own_key_and_fusion_is_its_default_recipe():
+    options = {v: encoders.options_of(v) for v in ("text", "id", "text+id", "fusion", *encoders.FUSION)}
+    assert options["fusion"] == options[encoders.DEFAULT_FUSION]
+    assert all(o["item_encoder"] == "fusion" for v, o in options.items() if v.startswith("fusion"))
+    keys = [encoders.key_of("compare", "beauty", v, "s0") for v in options]
+    assert len(set(keys)) == len(keys)
+
+
+def test_kept_trains_nothing_and_writes_no_row_for_runs_not_made(monkeypatch, tmp_path):
+    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
+        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
+    monkeypatch.setattr(encoders.harness, "trial", lambda *a, **k: pytest.fail("--kept must not train"))
+    assert encoders.main(["--kept", "--datasets", "ml-100k", "--seeds", "0", "--part", "compare,cold"]) == 0
+    assert not (tmp_path / "results" / "encoders.json").exists()  # no run kept: no row, no command recorded
+    with pytest.raises(SystemExit, match="--variants: unknown 'words'"):
+        encoders.main(["--kept", "--variants", "words"])
