@@ -35,7 +35,7 @@ def welch(tuned, scratch):
     if not tuned or not scratch:
         return None, None
     base = harness.mean_sd(scratch)[0]
-    gain = harness.mean_sd(tuned)[0] / base - 1 if base else None
+    gain = harness.mean_sd(tuned)[0] / base - 1 if base else float("nan")  # NaN: scratch at 0, no ratio
     if len(tuned) < 2 or len(scratch) < 2:
         return gain, None
     from scipy.stats import ttest_ind
@@ -45,7 +45,8 @@ def welch(tuned, scratch):
 
 
 def gain_text(gain, p):
-    return ("" if gain is None else f"{100 * gain:+.1f} %") + ("" if p is None else f" (p = {p:.2g})")
+    gain = "" if gain is None else "scratch at 0" if gain != gain else f"{100 * gain:+.1f} %"
+    return gain + ("" if p is None else f" (p = {p:.2g})")
 
 
 def cells(result):
@@ -70,8 +71,7 @@ def goals(result):
             full = [c for c in small if len(values(rows, target, c[1], size, "fine-tuned")) == n]
             first = "met at " + ", ".join(f"{pc} %" for pc in gain_met) if gain_met else \
                 ("not measured" if not full else "missed" if n > 1 else "no test with one seed")
-            first += "; " + "; ".join(f"{pc} %: {gain_text(*t) or 'scratch at 0'}" for pc, t in tests.items()) \
-                if tests else ""
+            first += "; " + "; ".join(f"{pc} %: {gain_text(*t)}" for pc, t in tests.items()) if tests else ""
 
             def above(a, b, group="unmasked"):  # mean over seeds above, at every size measured
                 pairs = {c[1]: (values(rows, target, c[1], size, a, group), values(rows, target, c[1], size, b, group))

@@ -98,3 +98,9 @@ def test_a_partial_study_projects_its_remaining_cells_from_the_finished_ones():
     # user; left: seed 2 at 5 % (100 users) and 3 seeds at 100 % (2000 users each)
     assert hours == pytest.approx(0.03 * (100 + 3 * 2000) / 3600)
     assert unknown == ["L2-H2-D64 on sports"]
+
+
+def test_a_scratch_at_zero_has_no_ratio_but_keeps_its_test():
+    gain, p = report.welch([0.01, 0.02], [0.0, 0.0])
+    assert report.gain_text(gain, p).startswith("scratch at 0 (p = ")
+    assert report.gain_text(*report.welch([], [0.01])) == ""
