@@ -30,7 +30,7 @@ FUSION = {
     "fusion m100": {"fusion_count_prior": 100},
     "fusion m20 drop0.5": {"fusion_count_prior": 20, "fusion_id_dropout": 0.5},
 }
-DEFAULT_FUSION = "fusion m20"  # fusion.py's defaults: the variant the compare part runs as "fusion"
+DEFAULT_FUSION = "fusion m20 drop0.5"  # fusion.py's defaults: the variant the compare part runs as "fusion"
 SCHEDULES = {"one-cycle, 20 epochs (default)": {},
              "constant 1e-3, up to 50 epochs, early stopping": {"lr_scheduler": None, "epochs": 50, "stopping_step": 5}}
 # Subsets of Beauty for the schedule part, by interactions (dataset_prep subsets keeps whole users, nested):
@@ -130,7 +130,11 @@ def study(args, argv):
     results = os.path.join(harness.paths.RESULTS, name + ".json")
     lab = Study(name, args.quick, args.threads, results, train=not args.kept)
     stamp = harness.stamp(__file__, argv)  # the parts may run as several commands, side by side: each is listed
-    if not args.kept:
+    if args.kept:  # the rows of these parts and seeds are derived again from scratch
+        harness.update(results, lambda old: old and {**old, "rows": [
+            r for r in old.get("rows", []) if not (r["part"] in parts and r["seed"] in seeds
+                                                   and (r["dataset"] in datasets or r["part"] == "schedule"))]})
+    else:
         harness.update(results, lambda old: {**(old or {}), "quick": args.quick, **stamp, "commands": sorted(
             set((old or {}).get("commands", [])) | {stamp["command"]})})
     start = time.time()
