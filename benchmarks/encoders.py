@@ -123,6 +123,7 @@ class Study:
 def study(args, argv):
     parts = harness.names(args.part, ("ablation", "compare", "cold", "schedule"), "--part")
     datasets = harness.names(args.datasets, DATASETS, "--datasets")
+    schedule_datasets = harness.names(args.schedule_datasets, ("ml-100k", *SUBSETS), "--schedule_datasets")
     seeds = harness.ints(args.seeds or ("0" if args.quick else "0,1,2"), "--seeds")
     chosen = set(harness.names(args.variants, ("text", "id", "text+id", "fusion", *FUSION), "--variants")
                  if args.variants else ("text", "id", "text+id", "fusion", *FUSION))
@@ -131,9 +132,10 @@ def study(args, argv):
     lab = Study(name, args.quick, args.threads, results, train=not args.kept)
     stamp = harness.stamp(__file__, argv)  # the parts may run as several commands, side by side: each is listed
     if args.kept:  # the rows of these parts and seeds are derived again from scratch
-        harness.update(results, lambda old: old and {**old, "rows": [
-            r for r in old.get("rows", []) if not (r["part"] in parts and r["seed"] in seeds
-                                                   and (r["dataset"] in datasets or r["part"] == "schedule"))]})
+        if os.path.isfile(results):
+            harness.update(results, lambda old: {**old, "rows": [
+                r for r in old.get("rows", []) if not (r["part"] in parts and r["seed"] in seeds and r["dataset"] in (
+                    schedule_datasets if r["part"] == "schedule" else datasets))]})
     else:
         harness.update(results, lambda old: {**(old or {}), "quick": args.quick, **stamp, "commands": sorted(
             set((old or {}).get("commands", [])) | {stamp["command"]})})
@@ -152,7 +154,7 @@ def study(args, argv):
                     lab.row("cold", dataset, variant, seed, {**options_of(variant), "cold_start_items": 0.1},
                             masked=False)
         if "schedule" in parts:
-            for dataset in ("ml-100k", *SUBSETS):
+            for dataset in schedule_datasets:
                 for variant in [v for v in ("text", "fusion") if v in chosen]:
                     for schedule, options in SCHEDULES.items():
                         lab.row("schedule", dataset, f"{variant}, {schedule}", seed,
@@ -168,6 +170,8 @@ def main(argv=None):
     parser.add_argument("--part", default="ablation,compare,cold,schedule")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default=None, help="comma-separated (default 0,1,2; quick: 0)")
+    parser.add_argument("--schedule_datasets", default=",".join(("ml-100k", *SUBSETS)),
+                        help="the datasets of the schedule part")
     parser.add_argument("--variants", default=None,
                         help="comma-separated: only these encoders or fusion variants (default: all of each part)")
     parser.add_argument("--kept", action="store_true",
