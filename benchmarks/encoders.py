@@ -24,10 +24,10 @@ import harness
 
 # Run options of each encoder row; the fused encoder's variants name their recipe.
 ENCODERS = {"text": {}, "id": {"item_encoder": "id"}, "text+id": {"item_encoder": "text+id"}}
-FUSION = {
-    "fusion m5": {"fusion_count_prior": 5},
-    "fusion m20": {"fusion_count_prior": 20},
-    "fusion m100": {"fusion_count_prior": 100},
+FUSION = {  # every key explicit: a variant means the same runs whatever fusion.py's defaults are
+    "fusion m5": {"fusion_count_prior": 5, "fusion_id_dropout": 0.0},
+    "fusion m20": {"fusion_count_prior": 20, "fusion_id_dropout": 0.0},
+    "fusion m100": {"fusion_count_prior": 100, "fusion_id_dropout": 0.0},
     "fusion m20 drop0.5": {"fusion_count_prior": 20, "fusion_id_dropout": 0.5},
 }
 DEFAULT_FUSION = "fusion m20 drop0.5"  # fusion.py's defaults: the variant the compare part runs as "fusion"
@@ -243,23 +243,32 @@ def compare_section(rows):
     return lines
 
 
-def ablation_section(rows):
-    datasets = [d for d in DATASETS if any(r["dataset"] == d for r in rows)]
+def ablation_section(rows, every):
+    """``rows``: the ablation's; ``every``: all rows, whose compare rows of the same seed give the references."""
+    seed = min(r["seed"] for r in rows)
+    rows = rows + [r for r in every if r["part"] == "compare" and r["seed"] == seed and r["variant"] in ENCODERS]
+    datasets = [d for d in DATASETS if any(r["dataset"] == d and r["part"] == "ablation" for r in rows)]
     variants = [v for v in ("text", "id", "text+id", *FUSION) if any(r["variant"] == v for r in rows)]
 
     def valid(dataset, variant):
         found = [r["valid"]["ndcg@5"] for r in rows if (r["dataset"], r["variant"]) == (dataset, variant)]
         return found[0] if found else None
 
-    table = []
+    table, mean_ratio = [], {}
     for variant in variants:
         ratios = [valid(d, variant) / valid(d, "text") for d in datasets
                   if valid(d, variant) is not None and valid(d, "text")]
+        if len(ratios) == len(datasets):
+            mean_ratio[variant] = statistics.fmean(ratios)
         table.append([variant, *[("" if valid(d, variant) is None else f"{valid(d, variant):.4f}") for d in datasets],
-                      f"{statistics.fmean(ratios):.3f}" if len(ratios) == len(datasets) else ""])
+                      f"{mean_ratio[variant]:.3f}" if variant in mean_ratio else ""])
+    fused = {v: x for v, x in mean_ratio.items() if v in FUSION}
+    best = max(fused, key=fused.get) if fused else None
     return ["## How the fused encoder's recipe was chosen", "",
-            "Validation NDCG@5 (full ranking, history kept) of one seed (the first), and its mean ratio to text over the "
-            "datasets: the recipe is chosen on validation over all of them at once, not per dataset.", "",
+            f"Validation NDCG@5 (full ranking, history kept) of seed {seed}, and its mean ratio to text over the datasets "
+            "that ran every variant: the recipe is chosen on validation over all of them at once, not per dataset. "
+            f"The default is {DEFAULT_FUSION}" + (f"; the best mean ratio of the variants run on {', '.join(datasets)}: "
+                                                  f"{best}." if best else "."), "",
             *harness.table(["variant", *datasets, "mean ratio to text"], table)]
 
 
@@ -313,7 +322,7 @@ def markdown(result):
     for part, section in sections:
         mine = [r for r in rows if r["part"] == part]
         if mine:
-            lines += section(mine) + [""]
+            lines += (section(mine, rows) if part == "ablation" else section(mine)) + [""]
     return "\n".join(lines)
 
 

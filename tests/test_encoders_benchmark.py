@@ -24,6 +24,10 @@ def test_the_goal_is_the_better_of_text_and_id_minus_its_sd():
 def test_every_variant_runs_under_its_own_key_and_fusion_is_its_default_recipe():
     options = {v: encoders.options_of(v) for v in ("text", "id", "text+id", "fusion", *encoders.FUSION)}
     assert options["fusion"] == options[encoders.DEFAULT_FUSION]
+    from recbole_srt.model.item_encoders.fusion import FusionItemEncoder
+
+    defaults = FusionItemEncoder.config_keys  # the page's "fusion" row is the encoder's default recipe
+    assert all(defaults[k] == v for k, v in encoders.FUSION[encoders.DEFAULT_FUSION].items())
     assert all(o["item_encoder"] == "fusion" for v, o in options.items() if v.startswith("fusion"))
     keys = [encoders.key_of("compare", "beauty", v, "s0") for v in options]
     assert len(set(keys)) == len(keys)
