@@ -315,10 +315,11 @@ def markdown(result):
                 ("schedule", schedule_section)]
     commands = result.get("commands", [result["command"]])
     lines = [f"# Item encoders compared{' (quick mode)' if result.get('quick') else ''}", "",
-             "; ".join(f"`{c}`" for c in commands) + "; "
-             f"{harness.describe(result['machine'])}; {result['date']}. SRT's defaults (SRT-1K: L2-H2-D64, 1,000 popularity-sampled negatives per sequence, "
-             "one-cycle over 20 epochs), full ranking, early stopping on validation NDCG@5; only the item encoder "
-             "changes.", ""]
+             f"{harness.describe(result['machine'])}; {result['date']}. SRT's defaults (SRT-1K: L2-H2-D64, 1,000 "
+             "popularity-sampled negatives per sequence, one-cycle over 20 epochs), full ranking, early stopping on "
+             "validation NDCG@5; only the item encoder changes. The runs were made by these commands, some side by "
+             "side; `--kept` derives the rows again from the kept runs:", "",
+             *[f"- `{c}`" for c in commands], ""]
     for part, section in sections:
         mine = [r for r in rows if r["part"] == part]
         if mine:
