@@ -37,6 +37,8 @@ def test_an_item_never_trained_on_is_its_text_exactly_and_its_id_row_never_moves
     after = encoder.id_embedding.weight.detach()
     assert torch.equal(after[cold], before[cold])  # no gradient ever reaches a cold item's row
     assert not torch.equal(after[warm], before[warm])
+    with pytest.raises(ConfigError, match="item_encoder fusion cannot move to another catalog"):
+        encoder.set_item_tokens([torch.zeros(5, 3, dtype=torch.long)] * encoder.n_fields)
     model.eval()
     with torch.no_grad():
         torch.testing.assert_close(encoder(cold), text_part(encoder, cold))

@@ -17,15 +17,17 @@ item is given by its text: a rare item stays near its text, a frequent one may m
 """
 
 import torch
-from torch import nn
 
 from recbole_srt.config_check import ConfigError
 from recbole_srt.model.item_encoders import ITEM_ENCODERS
 from recbole_srt.model.item_encoders.text import TextItemEncoder
+from recbole_srt.model.item_encoders.text_id import TextIDItemEncoder
 
 
 @ITEM_ENCODERS.register("fusion")
-class FusionItemEncoder(TextItemEncoder):
+class FusionItemEncoder(TextIDItemEncoder):
+    name = "fusion"
+
     config_keys = {
         **TextItemEncoder.config_keys,
         "fusion_count_prior": 20.0,  # m: the training count at which an item's ID part weighs half
@@ -36,8 +38,7 @@ class FusionItemEncoder(TextItemEncoder):
 
     @classmethod
     def from_config(cls, config, catalog):
-        encoder = super().from_config(config, catalog)
-        encoder.id_embedding = nn.Embedding(catalog.n_items, config["hidden_size"], padding_idx=0)
+        encoder = super().from_config(config, catalog)  # the text encoder and the ID table of text+id
         counts = catalog.train_counts.float()
         prior = float(config["fusion_count_prior"])
         # Buffer, not persistent: the weights belong to the training data, like the token tables
@@ -54,19 +55,13 @@ class FusionItemEncoder(TextItemEncoder):
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ConfigError(f"fusion_id_dropout must be a probability in [0, 1), got {dropout!r}")
 
-    def set_item_tokens(self, tables):
-        if getattr(self, "id_embedding", None) is not None:
-            raise ConfigError("item_encoder fusion cannot move to another catalog: its ID table belongs to the items "
-                              "it was trained on (use item_encoder: text to score a new catalog)")
-        super().set_item_tokens(tables)
-
     def forward(self, item_ids):
         weight = self.id_weight[item_ids]
         if self.training and self.id_dropout > 0:
             weight = weight * (torch.rand(weight.shape, device=weight.device) >= self.id_dropout)
-        return super().forward(item_ids) + weight.unsqueeze(-1) * self.id_embedding(item_ids)
+        return TextItemEncoder.forward(self, item_ids) + weight.unsqueeze(-1) * self.id_embedding(item_ids)
 
     def forward_flops(self, item_ids):
-        flops = dict(super().forward_flops(item_ids))
+        flops = dict(TextItemEncoder.forward_flops(self, item_ids))
         flops["item encoder: weighted id sum"] = (2 * len(item_ids) * self.projection.out_features, False)
         return flops

@@ -16,6 +16,8 @@ from recbole_srt.config_check import ConfigError
 
 @ITEM_ENCODERS.register("text+id")
 class TextIDItemEncoder(TextItemEncoder):
+    name = "text+id"  # in messages
+
     @classmethod
     def from_config(cls, config, catalog):
         encoder = super().from_config(config, catalog)
@@ -24,7 +26,7 @@ class TextIDItemEncoder(TextItemEncoder):
 
     def set_item_tokens(self, tables):
         if getattr(self, "id_embedding", None) is not None:
-            raise ConfigError("item_encoder text+id cannot move to another catalog: its ID table belongs to the "
+            raise ConfigError(f"item_encoder {self.name} cannot move to another catalog: its ID table belongs to the "
                               "items it was trained on (use item_encoder: text to score a new catalog)")
         super().set_item_tokens(tables)
 
