@@ -244,6 +244,10 @@ class SRTConfig(compat.HookedConfig):
             for key, value in preset(final["preset"]).items():
                 if key not in self.external_config_dict:
                     final[key] = value
+        # min_train_steps stretches the default horizon on a small catalog. A user who names `epochs` and not
+        # min_train_steps gets exactly those epochs (a smoke test with --epochs=1 stays one epoch).
+        if "epochs" in self.external_config_dict and "min_train_steps" not in self.external_config_dict:
+            final["min_train_steps"] = None
         # RecBole logs use_gpu=True on machines without one.
         final["use_gpu"] = bool(final.get("use_gpu")) and torch.cuda.is_available()
         return final

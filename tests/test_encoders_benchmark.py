@@ -33,6 +33,16 @@ def test_every_variant_runs_under_its_own_key_and_fusion_is_its_default_recipe()
     assert len(set(keys)) == len(keys)
 
 
+def test_every_schedule_names_its_horizon_so_its_runs_outlive_a_change_of_defaults():
+    assert all("epochs" in options for options in encoders.SCHEDULES.values())
+    assert sum("(default)" in name for name in encoders.SCHEDULES) == 1
+    from recbole_srt.build import load_config
+
+    default = next(options for name, options in encoders.SCHEDULES.items() if "(default)" in name)
+    config = load_config("SRT", "ml-100k", config_dict={"state": "ERROR"})
+    assert {k: config[k] for k in default} == default  # the row called default is SRT's default
+
+
 def test_kept_trains_nothing_and_writes_no_row_for_runs_not_made(monkeypatch, tmp_path):
     for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
         monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))

@@ -60,6 +60,20 @@ def test_min_train_steps_lengthens_a_short_run_and_its_schedule_to_that_many_ste
     assert longer.trainer.horizon(steps) == 4
 
 
+def test_srt_trains_at_least_1000_steps_unless_the_user_names_its_epochs():
+    from recbole_srt.build import load_config
+
+    def steps(**given):
+        config = load_config("SRT", "ml-100k", config_dict={"state": "ERROR", **given})
+        return config["epochs"], config["min_train_steps"]
+
+    assert steps() == (20, 1000)  # SRT's default: 20 epochs, stretched on a small catalog
+    assert steps(epochs=3) == (3, None)  # --epochs=3 alone: exactly 3 epochs
+    assert steps(epochs=3, min_train_steps=500) == (3, 500)  # both named: both kept
+    zero_shot = make_run("SRT", epochs=0, min_train_steps=1000)
+    assert zero_shot.trainer.horizon(19) == 0  # epochs: 0 tests the starting weights, never stretched
+
+
 def test_gradient_accumulation_takes_one_optimizer_step_per_group(tmp_path):
     run = make_run("SRT", epochs=1, gradient_accumulation_steps=4)
     run.trainer.fit(run.train_data, None, saved=False)

@@ -101,9 +101,10 @@ class Trainer:
     def horizon(self, steps_per_epoch):
         """Epochs of this fit: ``epochs``, or more where ``min_train_steps`` asks for more optimizer steps. A
         catalog of a few thousand users takes a few optimizer steps an epoch, and a schedule fixed in epochs would
-        anneal to zero long before the model converged. Fine-tuning stages keep the epochs they were given."""
+        anneal to zero long before the model converged. Fine-tuning stages keep the epochs they were given, and
+        ``epochs: 0`` (test the starting weights) stays 0."""
         min_steps = self.config["min_train_steps"]
-        if not min_steps or self.stage_epochs or self.epochs * steps_per_epoch >= min_steps:
+        if not min_steps or self.stage_epochs or not self.epochs or self.epochs * steps_per_epoch >= min_steps:
             return self.epochs
         epochs = math.ceil(min_steps / steps_per_epoch)
         self.logger.info(f"min_train_steps {min_steps}: {epochs} epochs of {steps_per_epoch} steps instead of "
