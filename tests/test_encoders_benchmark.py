@@ -51,3 +51,12 @@ def test_kept_trains_nothing_and_writes_no_row_for_runs_not_made(monkeypatch, tm
     assert not (tmp_path / "results" / "encoders.json").exists()  # no run kept: no row, no command recorded
     with pytest.raises(SystemExit, match="--variants: unknown 'words'"):
         encoders.main(["--kept", "--variants", "words"])
+
+
+def test_the_cold_table_counts_the_hits_behind_cold_hit_at_5():
+    def run(hit, users):
+        return {"dataset": "beauty", "variant": "text", "cold": {"hit@5": hit, "ndcg@5": hit / 2}, "cold_users": users,
+                "warm": {"hit@5": 0.04, "ndcg@5": 0.02}, "kept": {"ndcg@5": 0.02}}
+
+    page = "\n".join(encoders.cold_section([run(0.01, 2000), run(0.0125, 2400)]))
+    assert "| 4,400 | 50 |" in page  # 20 + 30 hits over both seeds' cold users
