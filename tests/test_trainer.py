@@ -60,6 +60,13 @@ def test_min_train_steps_lengthens_a_short_run_and_its_schedule_to_that_many_ste
     assert longer.trainer.horizon(steps) == 4
 
 
+def test_the_last_epoch_is_validated_when_eval_step_does_not_divide_the_epochs():
+    # A horizon stretched by min_train_steps is rarely a multiple of eval_step; its annealed end must not be lost.
+    run = make_run("SRT", epochs=3, eval_step=2, stopping_step=None, learning_rate=1e-3)
+    run.trainer.fit(run.train_data, run.valid_data, saved=False)
+    assert [h["epoch"] for h in run.trainer.history] == [1, 2] and run.trainer.stopped_by == "epochs"
+
+
 def test_srt_trains_at_least_1000_steps_unless_the_user_names_its_epochs():
     from recbole_srt.build import load_config
 

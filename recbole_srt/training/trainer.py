@@ -139,7 +139,9 @@ class Trainer:
             loss = self.train_epoch(train_data, epoch)
             for callback in callbacks:
                 callback.on_epoch_end(self, epoch, loss, time() - start)
-            if self.validates and (epoch + 1) % self.eval_step == 0:
+            # The last epoch is validated too: a horizon stretched by min_train_steps (53 epochs on ml-100k) need
+            # not be a multiple of eval_step, and the annealed end of the schedule is often the best model.
+            if self.validates and ((epoch + 1) % self.eval_step == 0 or epoch == self.epochs - 1):
                 self.validate(valid_data, epoch, loss, callbacks)
             reason = next((r for r in (c.stop_reason(self, epoch) for c in callbacks) if r), None)
             reason = distributed.agree(reason)  # every rank leaves the loop at rank 0's epoch
