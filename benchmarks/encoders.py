@@ -1,13 +1,15 @@
 """Item encoders compared with SRT's loss and backbone held fixed: text, id, text+id and fusion (issue 30),
 and whether the default schedule converges on small catalogs.
 
-    python benchmarks/encoders.py [--quick] [--part ablation,compare,cold,schedule] [--datasets ml-100k,beauty,sports]
+    python benchmarks/encoders.py [--quick] [--part ablation,compare,cold,schedule,paired] [--datasets ml-100k,beauty,sports]
         [--seeds 0,1,2] [--threads 1]
 
 Every run is SRT at its defaults (SRT-1K) trained under full-ranking leave-one-out with early stopping on validation
 NDCG@5; its best checkpoint is tested with the user's history kept, and again with it masked. Parts:
 - ablation: the fused encoder's variants, one seed, on validation: how its default recipe was chosen;
 - compare: text, id, text+id and fusion (its default recipe), every seed;
+- paired: each compare run's best checkpoint tested again with ``test_ranks``, and fusion compared with text, id
+  and text+id user by user (after the compare part: it trains nothing);
 - cold: 10 % of the items withheld from training (``cold_start_items: 0.1``), text against fusion;
 - schedule: the one-cycle schedule over 20 epochs (SRT's default before this study) against a constant learning
   rate of 1e-3 for up to 50 epochs with early stopping, and against the one-cycle stretched to at least 1,000
@@ -125,8 +127,44 @@ class Study:
         return row
 
 
+    def paired(self, dataset, seeds):
+        """The kept compare runs' best checkpoints tested again with ``test_ranks``, history kept and masked, and
+        fusion compared with text and with id user by user, each side's seeds averaged per user first."""
+        from recbole_srt.evaluation.paired import compare, per_user
+
+        ranks, reproduced = {}, []
+        for variant in (*ENCODERS, "fusion"):
+            for seed in seeds:
+                key = key_of("compare", dataset, DEFAULT_FUSION if variant == "fusion" else variant, f"s{seed}")
+                path = os.path.join(self.workdir, f"{key}.json")
+                if not os.path.isfile(path):
+                    continue
+                source = harness.load(path)
+                for convention in ("kept", "masked"):
+                    again = {**options_of(variant), "seed": seed, "init_from": source["checkpoint"], "epochs": 0,
+                             "test_ranks": True, "eval_mask_history": convention == "masked"}
+                    result = self.run(f"{key}-ranks-{convention}", dataset, again)
+                    if result is None:
+                        continue
+                    ranks.setdefault((variant, convention), []).append(result)
+                    if convention == "kept":  # the ranks must give the figure the compare run reported
+                        values, _ = per_user(result["test_ranks"], "ndcg@5")
+                        reproduced.append(abs(sum(values.values()) / len(values) - source["test_result"]["ndcg@5"]))
+        rows = []
+        for convention in ("kept", "masked"):
+            for other in ("text", "id", "text+id"):
+                first, second = ranks.get((other, convention), []), ranks.get(("fusion", convention), [])
+                if first and len(first) == len(second):
+                    rows.append({"part": "paired", "dataset": dataset, "seed": None, "convention": convention,
+                                 "against": other, "key": key_of("paired", dataset, convention, other),
+                                 "largest_gap_to_reported": max(reproduced), **compare(first, second, "ndcg@5")})
+        harness.update(self.results, lambda old: {**(old or {}), "rows": [
+            r for r in (old or {}).get("rows", []) if r["part"] != "paired" or r["dataset"] != dataset] + rows})
+        return rows
+
+
 def study(args, argv):
-    parts = harness.names(args.part, ("ablation", "compare", "cold", "schedule"), "--part")
+    parts = harness.names(args.part, ("ablation", "compare", "cold", "schedule", "paired"), "--part")
     datasets = harness.names(args.datasets, DATASETS, "--datasets")
     schedule_datasets = harness.names(args.schedule_datasets, ("ml-100k", *SUBSETS), "--schedule_datasets")
     seeds = harness.ints(args.seeds or ("0" if args.quick else "0,1,2"), "--seeds")
@@ -164,6 +202,9 @@ def study(args, argv):
                     for schedule, options in SCHEDULES.items():
                         lab.row("schedule", dataset, f"{variant}, {schedule}", seed,
                                 {**options_of(variant), **options}, masked=False)
+    if "paired" in parts:  # after every seed: each side's seeds are averaged per user
+        for dataset in datasets:
+            lab.paired(dataset, seeds)
     minutes = (time.time() - start) / 60
     if args.kept:
         return {}
@@ -172,7 +213,7 @@ def study(args, argv):
 
 def main(argv=None):
     parser = harness.parser(__doc__, quick="ml-100k, 2 epochs, one seed: the protocol, not quality")
-    parser.add_argument("--part", default="ablation,compare,cold,schedule")
+    parser.add_argument("--part", default="ablation,compare,cold,schedule,paired")
     parser.add_argument("--datasets", default=",".join(DATASETS))
     parser.add_argument("--seeds", default=None, help="comma-separated (default 0,1,2; quick: 0)")
     parser.add_argument("--schedule_datasets", default=",".join(("ml-100k", *SUBSETS)),
@@ -322,10 +363,29 @@ def schedule_section(rows):
                             "epochs (best)"], table)]
 
 
+def paired_section(rows):
+    table = [[r["dataset"], r["convention"], r["against"], ", ".join(map(str, r["seeds"])), f"{r['users']:,}",
+              f"{r['first']:.4f}", f"{r['second']:.4f}", f"{r['difference']:+.4f} ± {r['se']:.4f}",
+              f"{r['ci95'][0]:+.4f} to {r['ci95'][1]:+.4f}", f"{r['p']:.2g}"]
+             for dataset in DATASETS for convention in ("kept", "masked") for other in ("text", "id", "text+id")
+             for r in rows if (r["dataset"], r["convention"], r["against"]) == (dataset, convention, other)]
+    gap = max(r["largest_gap_to_reported"] for r in rows)
+    return ["## Fusion against each encoder, paired over the test users", "",
+            "The sd over seeds above says how much training varies; the seeds share one test set, so it leaves out how "
+            "far a figure would move on other users. Here each compare run's best checkpoint is tested again with "
+            "`test_ranks: True`, each encoder's seeds are averaged per user, and fusion is compared with the other "
+            "encoder user by user (`python -m recbole_srt.evaluation.paired`): the mean per-user difference of NDCG@5, "
+            "its standard error, the 95 % interval and the paired t-test's p. An interval that holds 0 is a gap "
+            "these test users cannot tell from none. The ranks reproduce the compare table's NDCG@5 (largest gap "
+            f"{gap:.1e}).", "",
+            *harness.table(["dataset", "convention", "fusion against", "seeds (each side)", "test users",
+                            "NDCG@5 other", "NDCG@5 fusion", "fusion − other ± se", "95 % interval", "p"], table)]
+
+
 def markdown(result):
     rows = result.get("rows", [])
-    sections = [("compare", compare_section), ("ablation", ablation_section), ("cold", cold_section),
-                ("schedule", schedule_section)]
+    sections = [("compare", compare_section), ("paired", paired_section), ("ablation", ablation_section),
+                ("cold", cold_section), ("schedule", schedule_section)]
     commands = result.get("commands", [result["command"]])
     lines = [f"# Item encoders compared{' (quick mode)' if result.get('quick') else ''}", "",
              f"{harness.describe(result['machine'])}; {result['date']}. SRT's defaults (SRT-1K: L2-H2-D64, 1,000 "

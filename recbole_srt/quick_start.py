@@ -9,6 +9,8 @@ import math
 import os
 from logging import getLogger
 
+import torch
+
 import recbole_srt.compat  # noqa: F401  (before recbole)
 from recbole.utils import dict2str, get_local_time, set_color
 
@@ -75,6 +77,7 @@ def train_and_test(run, saved=True):
     if not distributed.is_main():
         return None
     test_result = trainer.evaluate(run.test_data, load_best_model=saved)
+    test_ranks = held_out_ranks(run, trainer) if config["test_ranks"] else None
     logger.info(set_color("best valid ", "yellow") + f": {dict2str(plain(best_valid_result))}")
     logger.info(set_color("test result", "yellow") + f": {dict2str(plain(test_result))}")
     by_item_group = test_by_item_group(run, trainer)
@@ -91,6 +94,7 @@ def train_and_test(run, saved=True):
         "test_result": plain(test_result),
         **{f"test_result_{group}": plain(group_result) for group, (_, group_result) in by_item_group.items()},
         **{f"test_users_{group}": rows for group, (rows, _) in by_item_group.items()},
+        **({"test_ranks": test_ranks} if test_ranks is not None else {}),
         "parameters": counts["total"],
         "non_embedding_parameters": counts["non_embedding"],
         "history": trainer.history,
@@ -104,6 +108,21 @@ def train_and_test(run, saved=True):
     # A new file per run, never over another run's (recbole_srt/results.py)
     result["results_file"] = write_results(config, jsonable(result))
     return result
+
+
+def held_out_ranks(run, trainer):
+    """``test_ranks``: {"user": tokens, "item": tokens, "rank": ints} of the test just run, one entry per held-out
+    interaction, in user order; None (with a note) where the model is evaluated by a trainer of its own."""
+    ranks = getattr(getattr(trainer, "evaluation", None), "ranks", None)
+    if ranks is None:
+        run.notes.append("test_ranks: this model's test was not ranked by the plugin's evaluation; no ranks written")
+        return None
+    dataset = loader_dataset(run.test_data)
+    users, items, rank = ranks
+    order = torch.argsort(users, stable=True)
+    return {"user": [str(t) for t in dataset.id2token(dataset.uid_field, users[order].numpy())],
+            "item": [str(t) for t in dataset.id2token(dataset.iid_field, items[order].numpy())],
+            "rank": rank[order].tolist()}
 
 
 def test_by_item_group(run, trainer):

@@ -60,3 +60,18 @@ def test_the_cold_table_counts_the_hits_behind_cold_hit_at_5():
 
     page = "\n".join(encoders.cold_section([run(0.01, 2000), run(0.0125, 2400)]))
     assert "| 4,400 | 50 |" in page  # 20 + 30 hits over both seeds' cold users
+
+
+def test_the_paired_table_reads_each_gap_against_its_standard_error(monkeypatch, tmp_path):
+    row = {"part": "paired", "dataset": "ml-100k", "convention": "kept", "against": "id", "seeds": [3, 3], "users": 943,
+           "first": 0.0430, "second": 0.0376, "difference": -0.0054, "se": 0.0040, "ci95": [-0.01324, 0.00244],
+           "p": 0.18, "largest_gap_to_reported": 2e-5}
+    page = "\n".join(encoders.paired_section([row]))
+    assert "| ml-100k | kept | id | 3, 3 | 943 | 0.0430 | 0.0376 | -0.0054 ± 0.0040 | -0.0132 to +0.0024 | 0.18 |" in page
+    assert "largest gap 2.0e-05" in page
+    # Without kept compare runs the part tests nothing and writes no row.
+    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
+        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
+    monkeypatch.setattr(encoders.harness, "trial", lambda *a, **k: pytest.fail("nothing to test again"))
+    assert encoders.main(["--datasets", "ml-100k", "--seeds", "0", "--part", "paired"]) == 0
+    assert encoders.harness.load(str(tmp_path / "results" / "encoders.json")).get("rows", []) == []

@@ -35,6 +35,9 @@ class RankingEvaluation:
         self.mask_history = bool(config["eval_mask_history"])
         self._ce_sum, self._ce_rows = 0.0, 0
         self._warned = set()
+        # test_ranks: (user ids, item ids, ranks) of the last evaluation's held-out items, for paired comparisons
+        self.keep_ranks = bool(config["test_ranks"])
+        self.ranks = None
 
     def prepare(self, train_data):
         """Training statistics that metrics need: item counts (ItemCoverage...), mean feedback per item."""
@@ -52,6 +55,7 @@ class RankingEvaluation:
         feedback = self.feedback if plugin and model.feedback_scale is not None else None
         self._ce_sum, self._ce_rows = 0.0, 0
         dataset = loader_dataset(eval_data)
+        ranks = [] if self.keep_ranks and self.eval_type == EvaluatorType.RANKING else None
         for batched_data in progress(eval_data, "Evaluate"):
             interaction, scores, positive_u, positive_i = (
                 self.full_sort(model, batched_data, n_items, sampled, dataset) if full
@@ -59,10 +63,14 @@ class RankingEvaluation:
             )
             if self.eval_type == EvaluatorType.RANKING:
                 scores = pessimistic_ties(scores, positive_u.to(scores.device), positive_i.to(scores.device))
+                if ranks is not None:
+                    ranks.append(self.held_out_ranks(batched_data, interaction, scores, positive_u, positive_i, full))
                 if feedback is not None:
                     self.collect_feedback(model, feedback, batched_data[1], interaction, scores, positive_u, positive_i, full)
             self.collector.eval_batch_collect(scores, interaction, positive_u, positive_i)
         self.collector.model_collect(model)
+        if ranks is not None:
+            self.ranks = tuple(torch.cat(column) for column in zip(*ranks)) if ranks else None
         result = self.evaluator.evaluate(collected_data(self.collector))
         if feedback is not None:
             result.update(feedback.result())
@@ -72,6 +80,19 @@ class RankingEvaluation:
             self._warn_once("eval_cross_entropy: this evaluation never scored the whole catalog, so "
                             "cross_entropy is not reported")
         return result
+
+    def held_out_ranks(self, batched_data, interaction, scores, positive_u, positive_i, full):
+        """(user id, item id, rank) of each held-out item: 1 + the candidates scored above it (ties already
+        count above it; items out of the ranking are -inf and never do)."""
+        positive_u, positive_i = positive_u.to(scores.device), positive_i.to(scores.device)
+        rows = scores[positive_u]
+        rank = 1 + (rows > rows.gather(1, positive_i.unsqueeze(1))).sum(1)
+        users = interaction[self.config["USER_ID_FIELD"]].to(scores.device)
+        if not full:  # RecBole's sampled loader: one interaction row per candidate, row_idx names its user row
+            row_users = torch.zeros(len(scores), dtype=users.dtype, device=scores.device)
+            row_users[batched_data[1].to(scores.device)] = users
+            users = row_users
+        return users[positive_u].cpu(), positive_i.cpu(), rank.cpu()
 
     def collect_feedback(self, model, feedback, row_idx, interaction, scores, positive_u, positive_i, full):
         """One row per held-out interaction: the user's history, the item, the feedback, the scores."""

@@ -1,0 +1,59 @@
+"""test_ranks and the paired comparison of two runs on the same test users."""
+
+import json
+
+import pytest
+
+from recbole_srt.evaluation import paired
+from recbole_srt.quick_start import run
+
+from conftest import QUIET
+
+
+def trained(tmp_path, name, model="SRT", **options):
+    return run(model, "ml-100k", config_dict={
+        **QUIET, "epochs": 1, "test_ranks": True, "topk": [5, 10], "results_file": str(tmp_path / f"{name}.json"),
+        "learning_rate": 1e-3, **options})
+
+
+@pytest.mark.parametrize("model, options", [
+    ("SRT", {"eval_args": {"mode": "full"}, "eval_mask_history": True}),
+    ("SRT", {"eval_args": {"mode": "uni100"}}),  # fixed negatives, one row per user
+    # RecBole's loader, one row per candidate; untrained (training SASRec on RecBole's augmented rows takes 100 s)
+    ("SASRec", {"eval_args": {"mode": "uni100"}, "eval_negatives": "recbole", "train_neg_sample_args": None,
+                "loss_type": "CE", "epochs": 0, "MAX_ITEM_LIST_LENGTH": 10}),
+])
+def test_the_metrics_of_the_written_ranks_are_the_reported_metrics(tmp_path, model, options):
+    result = trained(tmp_path, "a", model, **options)
+    ranks = result["test_ranks"]
+    assert len(ranks["user"]) == len(set(ranks["user"])) == 943 and min(ranks["rank"]) >= 1
+    assert json.loads((tmp_path / "a.json").read_text())["test_ranks"] == ranks
+    places = 4  # metric_decimal_place
+    for metric in ("ndcg@5", "hit@5", "ndcg@10"):
+        values, _ = paired.per_user(ranks, metric)
+        assert round(sum(values.values()) / len(values), places) == pytest.approx(result["test_result"][metric]), metric
+
+
+def test_paired_comparison_of_two_models_and_of_a_model_with_itself(tmp_path, capsys):
+    first = trained(tmp_path, "first", eval_args={"mode": "full"})
+    second = trained(tmp_path, "second", eval_args={"mode": "full"}, item_encoder="id")
+    same = paired.compare([first], [first])
+    assert same["difference"] == 0 and same["se"] == 0 and same["p"] == 1.0
+    out = paired.compare([first], [second])
+    assert out["users"] == 943 and out["first"] == pytest.approx(first["test_result"]["ndcg@5"], abs=5e-5)
+    assert out["difference"] == pytest.approx(out["second"] - out["first"]) and 0 < out["se"] < 0.05
+    assert out["ci95"][0] < out["difference"] < out["ci95"][1] and 0 <= out["p"] <= 1
+    # Two seeds of one side: each user's value is their mean
+    both = paired.compare([first, second], [second])
+    assert both["first"] == pytest.approx((out["first"] + out["second"]) / 2)
+
+    assert paired.main([str(tmp_path / "first.json"), "--vs", str(tmp_path / "second.json")]) == 0
+    assert "ndcg@5 over 943 users" in capsys.readouterr().out
+    plain = trained(tmp_path, "plain", eval_args={"mode": "full"}, test_ranks=False)
+    assert "test_ranks" not in plain
+    assert paired.main([str(tmp_path / "plain.json"), "--vs", str(tmp_path / "second.json")]) == 2
+    assert "plain.json: no test_ranks (run it with --test_ranks=True)" in capsys.readouterr().err
+    other = trained(tmp_path, "other", eval_args={"mode": "full"}, eval_mask_history=True)
+    other["test_ranks"]["item"][0] = "not an item"
+    with pytest.raises(ValueError, match="same users and held-out items|do not share"):
+        paired.compare([first], [other])
