@@ -28,10 +28,12 @@ import harness
 # Run options of each encoder row; the fused encoder's variants name their recipe.
 ENCODERS = {"text": {}, "id": {"item_encoder": "id"}, "text+id": {"item_encoder": "text+id"}}
 FUSION = {  # every key explicit: a variant means the same runs whatever fusion.py's defaults are
-    "fusion m5": {"fusion_count_prior": 5, "fusion_id_dropout": 0.0},
-    "fusion m20": {"fusion_count_prior": 20, "fusion_id_dropout": 0.0},
-    "fusion m100": {"fusion_count_prior": 100, "fusion_id_dropout": 0.0},
-    "fusion m20 drop0.5": {"fusion_count_prior": 20, "fusion_id_dropout": 0.5},
+    "fusion m5": {"fusion_count_prior": 5, "fusion_id_dropout": 0.0, "fusion_form": "sum"},
+    "fusion m20": {"fusion_count_prior": 20, "fusion_id_dropout": 0.0, "fusion_form": "sum"},
+    "fusion m100": {"fusion_count_prior": 100, "fusion_id_dropout": 0.0, "fusion_form": "sum"},
+    "fusion m20 drop0.5": {"fusion_count_prior": 20, "fusion_id_dropout": 0.5, "fusion_form": "sum"},
+    # the shrinkage estimate itself: (1 - w) text + w id (fusion_form: interpolate)
+    "fusion m20 drop0.5 interpolate": {"fusion_count_prior": 20, "fusion_id_dropout": 0.5, "fusion_form": "interpolate"},
 }
 DEFAULT_FUSION = "fusion m20 drop0.5"  # fusion.py's defaults: the variant the compare part runs as "fusion"
 # Each names its horizon, so that its runs keep their meaning when SRT's defaults change (as this part changed them).
@@ -127,13 +129,13 @@ class Study:
         return row
 
 
-    def paired(self, dataset, seeds):
+    def paired(self, dataset, seeds, variants):
         """The kept compare runs' best checkpoints tested again with ``test_ranks``, history kept and masked, and
         fusion compared with text and with id user by user, each side's seeds averaged per user first."""
         from recbole_srt.evaluation.paired import compare, per_user
 
         ranks, reproduced = {}, []
-        for variant in (*ENCODERS, "fusion"):
+        for variant in variants:
             for seed in seeds:
                 key = key_of("compare", dataset, DEFAULT_FUSION if variant == "fusion" else variant, f"s{seed}")
                 path = os.path.join(self.workdir, f"{key}.json")
@@ -151,16 +153,25 @@ class Study:
                         values, _ = per_user(result["test_ranks"], "ndcg@5")
                         reproduced.append(abs(sum(values.values()) / len(values) - source["test_result"]["ndcg@5"]))
         rows = []
-        for convention in ("kept", "masked"):
-            for other in ("text", "id", "text+id"):
-                first, second = ranks.get((other, convention), []), ranks.get(("fusion", convention), [])
-                if first and len(first) == len(second):
-                    rows.append({"part": "paired", "dataset": dataset, "seed": None, "convention": convention,
-                                 "against": other, "key": key_of("paired", dataset, convention, other),
-                                 "largest_gap_to_reported": max(reproduced), **compare(first, second, "ndcg@5")})
+        fused = [v for v in variants if v.startswith("fusion")]
+        others = {v: ("text", "id", "text+id", *(("fusion",) if v != "fusion" else ())) for v in fused}
+        for variant, convention, other in [(v, c, o) for v in fused for c in ("kept", "masked") for o in others[v]]:
+            first, second = ranks.get((other, convention), []), ranks.get((variant, convention), [])
+            if first and len(first) == len(second):
+                rows.append({"part": "paired", "dataset": dataset, "seed": None, "convention": convention,
+                             "variant": variant, "against": other,
+                             "key": key_of("paired", dataset, variant, convention, other),
+                             "largest_gap_to_reported": max(reproduced), **compare(first, second, "ndcg@5")})
         harness.update(self.results, lambda old: {**(old or {}), "rows": [
             r for r in (old or {}).get("rows", []) if r["part"] != "paired" or r["dataset"] != dataset] + rows})
         return rows
+
+
+def compare_variants(named=None):
+    """The compare part's encoders: text, id, text+id, fusion, and the fusion variants --variants names (every
+    seed, both conventions: a candidate recipe screened as the default was)."""
+    extra = [v for v in FUSION if v != DEFAULT_FUSION and v in (named or "").split(",")]
+    return (*ENCODERS, "fusion", *extra)
 
 
 def study(args, argv):
@@ -187,7 +198,7 @@ def study(args, argv):
     for seed in seeds:
         for dataset in datasets:
             if "compare" in parts:
-                for variant in [v for v in (*ENCODERS, "fusion") if v in chosen]:
+                for variant in [v for v in compare_variants(args.variants) if v in chosen]:
                     lab.row("compare", dataset, variant, seed, options_of(variant))
             if "ablation" in parts and seed == seeds[0]:
                 for variant in [v for v in FUSION if v in chosen]:
@@ -204,7 +215,7 @@ def study(args, argv):
                                 {**options_of(variant), **options}, masked=False)
     if "paired" in parts:  # after every seed: each side's seeds are averaged per user
         for dataset in datasets:
-            lab.paired(dataset, seeds)
+            lab.paired(dataset, seeds, compare_variants(args.variants))  # the references too
     minutes = (time.time() - start) / 60
     if args.kept:
         return {}
@@ -267,7 +278,7 @@ def compare_section(rows):
     table, verdicts = [], []
     for dataset in DATASETS:
         mine = [r for r in rows if r["dataset"] == dataset]
-        for variant in (*ENCODERS, "fusion"):
+        for variant in (*ENCODERS, "fusion", *[v for v in FUSION if v != DEFAULT_FUSION]):
             runs = [r for r in mine if r["variant"] == variant]
             if runs:
                 table.append([dataset, variant, len(runs), *[cell(runs, g, m) for g, m in METRICS],
@@ -364,11 +375,14 @@ def schedule_section(rows):
 
 
 def paired_section(rows):
-    table = [[r["dataset"], r["convention"], r["against"], ", ".join(map(str, r["seeds"])), f"{r['users']:,}",
-              f"{r['first']:.4f}", f"{r['second']:.4f}", f"{r['difference']:+.4f} ± {r['se']:.4f}",
+    order = ("fusion", *[v for v in FUSION if v != DEFAULT_FUSION])
+    table = [[r["dataset"], r["convention"], r.get("variant", "fusion"), r["against"], ", ".join(map(str, r["seeds"])),
+              f"{r['users']:,}", f"{r['first']:.4f}", f"{r['second']:.4f}", f"{r['difference']:+.4f} ± {r['se']:.4f}",
               f"{r['ci95'][0]:+.4f} to {r['ci95'][1]:+.4f}", f"{r['p']:.2g}"]
-             for dataset in DATASETS for convention in ("kept", "masked") for other in ("text", "id", "text+id")
-             for r in rows if (r["dataset"], r["convention"], r["against"]) == (dataset, convention, other)]
+             for dataset in DATASETS for variant in order for convention in ("kept", "masked")
+             for other in ("text", "id", "text+id", "fusion") for r in rows
+             if (r["dataset"], r.get("variant", "fusion"), r["convention"], r["against"])
+             == (dataset, variant, convention, other)]
     gap = max(r["largest_gap_to_reported"] for r in rows)
     return ["## Fusion against each encoder, paired over the test users", "",
             "The sd over seeds above says how much training varies; the seeds share one test set, so it leaves out how "
@@ -378,8 +392,8 @@ def paired_section(rows):
             "its standard error, the 95 % interval and the paired t-test's p. An interval that holds 0 is a gap "
             "these test users cannot tell from none. The ranks reproduce the compare table's NDCG@5 (largest gap "
             f"{gap:.1e}).", "",
-            *harness.table(["dataset", "convention", "fusion against", "seeds (each side)", "test users",
-                            "NDCG@5 other", "NDCG@5 fusion", "fusion − other ± se", "95 % interval", "p"], table)]
+            *harness.table(["dataset", "convention", "fused encoder", "against", "seeds (each side)", "test users",
+                            "NDCG@5 other", "NDCG@5 fused", "fused − other ± se", "95 % interval", "p"], table)]
 
 
 def markdown(result):

@@ -67,7 +67,7 @@ def test_the_paired_table_reads_each_gap_against_its_standard_error(monkeypatch,
            "first": 0.0430, "second": 0.0376, "difference": -0.0054, "se": 0.0040, "ci95": [-0.01324, 0.00244],
            "p": 0.18, "largest_gap_to_reported": 2e-5}
     page = "\n".join(encoders.paired_section([row]))
-    assert "| ml-100k | kept | id | 3, 3 | 943 | 0.0430 | 0.0376 | -0.0054 ± 0.0040 | -0.0132 to +0.0024 | 0.18 |" in page
+    assert "| ml-100k | kept | fusion | id | 3, 3 | 943 | 0.0430 | 0.0376 | -0.0054 ± 0.0040 | -0.0132 to +0.0024 | 0.18 |" in page
     assert "largest gap 2.0e-05" in page
     # Without kept compare runs the part tests nothing and writes no row.
     for name in ("RESULTS", "DOCS", "SAVED", "DATA"):

@@ -88,3 +88,17 @@ def test_a_fused_model_scores_new_items_from_their_text_and_starts_from_a_text_c
 def test_bad_fusion_settings_fail_before_loading_naming_the_key(key, value, message):
     with pytest.raises(ConfigError, match=message):
         make_run("SRT", item_encoder="fusion", **{key: value})
+
+
+def test_interpolate_takes_the_shrinkage_estimate_and_leaves_a_cold_item_its_text():
+    run = make_run("SRT", item_encoder="fusion", cold_start_items=0.1, eval_args=FULL, fusion_form="interpolate")
+    encoder = run.model.item_encoder.eval()
+    cold = torch.nonzero(run.train_data.dataset.cold_items).flatten()
+    warm = torch.nonzero(run.catalog.train_counts > 0).flatten()
+    with torch.no_grad():
+        encoder.id_embedding.weight.normal_()
+        w = encoder.id_weight[warm].unsqueeze(-1)
+        torch.testing.assert_close(encoder(warm), (1 - w) * text_part(encoder, warm) + w * encoder.id_embedding(warm))
+        torch.testing.assert_close(encoder(cold), text_part(encoder, cold))
+    with pytest.raises(ConfigError, match="fusion_form must be 'sum' or 'interpolate', got 'mean'"):
+        make_run("SRT", item_encoder="fusion", fusion_form="mean")

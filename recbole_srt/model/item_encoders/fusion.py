@@ -12,6 +12,9 @@ item is given by its text: a rare item stays near its text, a frequent one may m
 - ``fusion_id_dropout``: while training, each item of a batch loses its ID part with this
   probability (not rescaled: at test time a warm item has all of it, a cold one none), so the
   rest of the model is trained to read items from their text alone, as it must for new items.
+- ``fusion_form``: ``sum`` adds the weighted ID part to the whole text encoding; ``interpolate`` takes the
+  shrinkage estimate itself, (1 - w_i) text(i) + w_i id(i), so that a frequent item may leave its text behind
+  (on a catalog whose texts say little, ml-100k, IDs alone rank better than text plus IDs).
 - Parameter names extend the text encoder's: a text model's checkpoint starts this one
   (``init_from``) with only the ID table new.
 """
@@ -34,6 +37,7 @@ class FusionItemEncoder(TextIDItemEncoder):
         # share of a batch's items trained without their ID part; 0.5 had the best validation over ml-100k and Beauty
         # of the recipes tried (docs/results/encoders.md)
         "fusion_id_dropout": 0.5,
+        "fusion_form": "sum",  # sum: text + w id; interpolate: (1 - w) text + w id
     }
 
     @classmethod
@@ -45,6 +49,7 @@ class FusionItemEncoder(TextIDItemEncoder):
         encoder.register_buffer("id_weight", counts / (counts + prior) if prior > 0 else (counts > 0).float(),
                                 persistent=False)
         encoder.id_dropout = float(config["fusion_id_dropout"])
+        encoder.interpolate = config["fusion_form"] == "interpolate"
         return encoder
 
     @staticmethod
@@ -54,12 +59,18 @@ class FusionItemEncoder(TextIDItemEncoder):
             raise ConfigError(f"fusion_count_prior must be a number >= 0 (a training count), got {prior!r}")
         if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
             raise ConfigError(f"fusion_id_dropout must be a probability in [0, 1), got {dropout!r}")
+        if config["fusion_form"] not in ("sum", "interpolate"):
+            raise ConfigError(f"fusion_form must be 'sum' or 'interpolate', got {config['fusion_form']!r}")
 
     def forward(self, item_ids):
         weight = self.id_weight[item_ids]
         if self.training and self.id_dropout > 0:
             weight = weight * (torch.rand(weight.shape, device=weight.device) >= self.id_dropout)
-        return TextItemEncoder.forward(self, item_ids) + weight.unsqueeze(-1) * self.id_embedding(item_ids)
+        weight = weight.unsqueeze(-1)
+        text = TextItemEncoder.forward(self, item_ids)
+        if self.interpolate:
+            return text + weight * (self.id_embedding(item_ids) - text)  # (1 - w) text + w id
+        return text + weight * self.id_embedding(item_ids)
 
     def forward_flops(self, item_ids):
         flops = dict(TextItemEncoder.forward_flops(self, item_ids))
