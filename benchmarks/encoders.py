@@ -128,7 +128,6 @@ class Study:
             r for r in (old or {}).get("rows", []) if (r["part"], r["key"]) != (part, key)] + [row]})
         return row
 
-
     def paired(self, dataset, seeds, variants):
         """The kept compare runs' best checkpoints tested again with ``test_ranks``, history kept and masked, and
         fusion compared with text and with id user by user, each side's seeds averaged per user first."""
@@ -376,12 +375,12 @@ def schedule_section(rows):
 
 def paired_section(rows):
     order = ("fusion", *[v for v in FUSION if v != DEFAULT_FUSION])
-    table = [[r["dataset"], r["convention"], r.get("variant", "fusion"), r["against"], ", ".join(map(str, r["seeds"])),
+    table = [[r["dataset"], r["convention"], r["variant"], r["against"], ", ".join(map(str, r["seeds"])),
               f"{r['users']:,}", f"{r['first']:.4f}", f"{r['second']:.4f}", f"{r['difference']:+.4f} ± {r['se']:.4f}",
               f"{r['ci95'][0]:+.4f} to {r['ci95'][1]:+.4f}", f"{r['p']:.2g}"]
              for dataset in DATASETS for variant in order for convention in ("kept", "masked")
              for other in ("text", "id", "text+id", "fusion") for r in rows
-             if (r["dataset"], r.get("variant", "fusion"), r["convention"], r["against"])
+             if (r["dataset"], r["variant"], r["convention"], r["against"])
              == (dataset, variant, convention, other)]
     gap = max(r["largest_gap_to_reported"] for r in rows)
     return ["## Fusion against each encoder, paired over the test users", "",

@@ -63,7 +63,7 @@ def test_the_cold_table_counts_the_hits_behind_cold_hit_at_5():
 
 
 def test_the_paired_table_reads_each_gap_against_its_standard_error(monkeypatch, tmp_path):
-    row = {"part": "paired", "dataset": "ml-100k", "convention": "kept", "against": "id", "seeds": [3, 3], "users": 943,
+    row = {"part": "paired", "dataset": "ml-100k", "convention": "kept", "variant": "fusion", "against": "id", "seeds": [3, 3], "users": 943,
            "first": 0.0430, "second": 0.0376, "difference": -0.0054, "se": 0.0040, "ci95": [-0.01324, 0.00244],
            "p": 0.18, "largest_gap_to_reported": 2e-5}
     page = "\n".join(encoders.paired_section([row]))

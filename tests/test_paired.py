@@ -1,5 +1,6 @@
 """test_ranks and the paired comparison of two runs on the same test users."""
 
+import copy
 import json
 
 import pytest
@@ -53,7 +54,10 @@ def test_paired_comparison_of_two_models_and_of_a_model_with_itself(tmp_path, ca
     assert "test_ranks" not in plain
     assert paired.main([str(tmp_path / "plain.json"), "--vs", str(tmp_path / "second.json")]) == 2
     assert "plain.json: no test_ranks (run it with --test_ranks=True)" in capsys.readouterr().err
-    other = trained(tmp_path, "other", eval_args={"mode": "full"}, eval_mask_history=True)
+    (tmp_path / "broken.json").write_text("{", encoding="utf-8")
+    assert paired.main([str(tmp_path / "broken.json"), "--vs", str(tmp_path / "second.json")]) == 2
+    assert "broken.json: not a results file" in capsys.readouterr().err
+    other = copy.deepcopy(first)  # another split: one user's held-out item differs
     other["test_ranks"]["item"][0] = "not an item"
     with pytest.raises(ValueError, match="same users and held-out items|do not share"):
         paired.compare([first], [other])

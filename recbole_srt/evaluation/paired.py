@@ -63,7 +63,10 @@ def compare(first, second, metric="ndcg@5"):
 
 def load(path):
     with open(path, encoding="utf-8") as f:
-        result = json.load(f)
+        try:
+            result = json.load(f)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}: not a results file ({error})") from None
     if "test_ranks" not in result:
         raise ValueError(f"{path}: no test_ranks (run it with --test_ranks=True)")
     return result
