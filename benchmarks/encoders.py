@@ -101,6 +101,8 @@ class Study:
 
     def row(self, part, dataset, variant, seed, options, masked=True):
         key = key_of(part if part != "ablation" else "compare", dataset, variant, f"s{seed}")
+        if part == "compare":  # the paired part reads these ranks (runs kept from before the key are tested again)
+            options = {**options, "test_ranks": True}
         if (part, variant) == ("compare", "fusion"):  # the default recipe's runs are its ablation variant's
             key = key_of("compare", dataset, DEFAULT_FUSION, f"s{seed}")
         result = self.run(key, dataset, {**options, "seed": seed})
@@ -141,10 +143,14 @@ class Study:
                 if not os.path.isfile(path):
                     continue
                 source = harness.load(path)
+                masked_path = os.path.join(self.workdir, f"{key}-masked.json")
+                written = {"kept": source, "masked": harness.load(masked_path) if os.path.isfile(masked_path) else {}}
                 for convention in ("kept", "masked"):
-                    again = {**options_of(variant), "seed": seed, "init_from": source["checkpoint"], "epochs": 0,
-                             "test_ranks": True, "eval_mask_history": convention == "masked"}
-                    result = self.run(f"{key}-ranks-{convention}", dataset, again)
+                    result = written[convention]
+                    if "test_ranks" not in result:  # a run kept from before compare wrote ranks: tested again
+                        again = {**options_of(variant), "seed": seed, "init_from": source["checkpoint"],
+                                 "epochs": 0, "test_ranks": True, "eval_mask_history": convention == "masked"}
+                        result = self.run(f"{key}-ranks-{convention}", dataset, again)
                     if result is None:
                         continue
                     ranks.setdefault((variant, convention), []).append(result)

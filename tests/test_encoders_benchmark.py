@@ -1,5 +1,7 @@
 """benchmarks/encoders.py: its goal check, its run keys, and a --kept pass that trains nothing."""
 
+import math
+
 import pytest
 
 from benchmarks import encoders
@@ -75,3 +77,24 @@ def test_the_paired_table_reads_each_gap_against_its_standard_error(monkeypatch,
     monkeypatch.setattr(encoders.harness, "trial", lambda *a, **k: pytest.fail("nothing to test again"))
     assert encoders.main(["--datasets", "ml-100k", "--seeds", "0", "--part", "paired"]) == 0
     assert encoders.harness.load(str(tmp_path / "results" / "encoders.json")).get("rows", []) == []
+
+
+def test_paired_reads_the_ranks_compare_runs_wrote_and_tests_nothing_again(monkeypatch, tmp_path):
+    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
+        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
+    monkeypatch.setattr(encoders.harness, "trial", lambda *a, **k: pytest.fail("the written ranks must be read"))
+    users = [str(u) for u in range(1, 41)]
+    workdir = tmp_path / "saved" / "encoders" / "encoders"
+    workdir.mkdir(parents=True)
+    for offset, variant in enumerate(("text", "id", "text+id", encoders.DEFAULT_FUSION)):
+        ranks = {"user": users, "item": users, "rank": [1 + (u + offset) % 7 for u in range(len(users))]}
+        ndcg = sum(1 / math.log2(r + 1) for r in ranks["rank"] if r <= 5) / len(users)
+        key = encoders.key_of("compare", "ml-100k", variant, "s0")
+        encoders.harness.update(str(workdir / f"{key}.json"), lambda old: {
+            "checkpoint": "kept.pth", "test_result": {"ndcg@5": ndcg}, "test_ranks": ranks})
+        encoders.harness.update(str(workdir / f"{key}-masked.json"), lambda old: {"test_ranks": ranks})
+    assert encoders.main(["--datasets", "ml-100k", "--seeds", "0", "--part", "paired"]) == 0
+    rows = encoders.harness.load(str(tmp_path / "results" / "encoders.json"))["rows"]
+    assert {(r["convention"], r["against"]) for r in rows} == {
+        (c, o) for c in ("kept", "masked") for o in ("text", "id", "text+id")}
+    assert max(r["largest_gap_to_reported"] for r in rows) < 1e-12
