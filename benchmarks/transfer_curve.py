@@ -8,7 +8,8 @@ gift_cards), one tokenizer over it and both targets' texts; SRT pre-trained on i
 user-sampled subsets of each target (dataset_prep.subsets, drawn with the run's seed; 100 % is the whole dataset),
 under full ranking with history kept and masked: most popular, zero-shot, scratch trained as many epochs as
 fine-tuning, and fine-tuned (the best schedule of the transfer study: item encoder unfrozen first, a layer every
-``stage_epochs``, no EWC); scratch and fine-tuned again with 10 % cold items. Runs are kept under
+``stage_epochs``, no EWC); scratch and fine-tuned again with 10 % cold items; fine-tuned and scratch paired over
+each seed's test users (``test_ranks``, recbole_srt.evaluation.paired). Runs are kept under
 saved/transfer/curve[-quick]/ and skipped when run again; the results JSON and the page (with its figure) are
 written again after every cell, so a stopped study shows what finished.
 """
@@ -71,22 +72,42 @@ def subset(target, percent, seed):
     return f"{target}-{size}", out, users
 
 
-def row(variant, name, dataset, data_path, options, seed, workdir, log, masked=None, cold=False):
+def row(variant, name, dataset, data_path, options, seed, workdir, log, masked=None, cold=False, ranked=False):
     """One variant's runs: the unmasked test, the masked test (``masked``: the options of that run, given the
-    first's result), and with ``cold`` the same training with 10 % of the items withheld."""
-    first = transfer.run(name, dataset, {**options, "seed": seed}, workdir, log, data_path=data_path)
+    first's result), and with ``cold`` the same training with 10 % of the items withheld. With ``ranked`` (and
+    ``masked``), the row is returned with {convention: a result holding ``test_ranks``} beside it."""
+    ranks = {"test_ranks": True} if ranked else {}
+    first = transfer.run(name, dataset, {**options, **ranks, "seed": seed}, workdir, log, data_path=data_path)
     out = {"variant": variant, "seed": seed, "unmasked": first["test_result"], "epochs_trained": len(first["history"]),
            "wall_seconds": first["wall_seconds"]}
+    tested = {"unmasked": first}
     if masked is not None:
-        again = transfer.run(f"{name}-masked", dataset, {**masked(first), "seed": seed, "eval_mask_history": True},
-                             workdir, log, data_path=data_path)
+        again = transfer.run(f"{name}-masked", dataset, {**masked(first), **ranks, "seed": seed,
+                                                         "eval_mask_history": True}, workdir, log, data_path=data_path)
         out["masked"], out["wall_seconds"] = again["test_result"], out["wall_seconds"] + again["wall_seconds"]
+        tested["masked"] = again
     if cold:
         again = transfer.run(f"{name}-cold", dataset, {**options, "seed": seed, "cold_start_items": 0.1}, workdir,
                              log, data_path=data_path)
         out["cold"], out["warm"] = again["test_result_cold"], again["test_result_warm"]
         out["wall_seconds"] += again["wall_seconds"]
-    return out
+    if not ranked or masked is None:
+        return out
+    for convention, result in tested.items():  # runs kept from before the study wrote ranks: their best weights
+        if "test_ranks" not in result:         # tested again (evaluation only)
+            tested[convention] = transfer.run(
+                f"{name}-ranks-{convention}", dataset, {**masked(first), "seed": seed, "test_ranks": True,
+                                                        "eval_mask_history": convention == "masked"},
+                workdir, log, data_path=data_path)
+    return out, tested
+
+
+def paired(tuned, scratch):
+    """Fine-tuned against scratch on one seed's test users, per convention: recbole_srt.evaluation.paired's
+    comparison (NDCG@5) without its per-user data."""
+    from recbole_srt.evaluation.paired import compare
+
+    return {c: compare([scratch[c]], [tuned[c]], "ndcg@5") for c in ("unmasked", "masked")}
 
 
 def cell(target, percent, size, seed, mode, tokenizer, checkpoint, workdir, log):
@@ -103,13 +124,14 @@ def cell(target, percent, size, seed, mode, tokenizer, checkpoint, workdir, log)
     control = [row(f"scratch, {mode['long_epochs']} epochs", f"{name}-scratch-e{mode['long_epochs']}-s{seed}", dataset,
                    data_path, {**common, "epochs": mode["long_epochs"]}, seed, workdir, log, masked=on_best(None))] \
         if percent <= LONG_SHARE else []
-    return control + [
-        row("scratch", f"{name}-scratch-e{longer}-s{seed}", dataset, data_path, {**common, "epochs": longer},
-            seed, workdir, log, masked=on_best(None), cold=True),
-        row("zero-shot", f"{name}-zero_shot-s{seed}", dataset, data_path,
-            {**common, "init_from": checkpoint, "epochs": 0}, seed, workdir, log, masked=on_best(checkpoint)),
-        row("fine-tuned", f"{name}-finetuned-s{seed}", dataset, data_path, tuned, seed, workdir, log,
-            masked=on_best(checkpoint), cold=True)]
+    scratch, scratch_ranks = row("scratch", f"{name}-scratch-e{longer}-s{seed}", dataset, data_path,
+                                 {**common, "epochs": longer}, seed, workdir, log, masked=on_best(None), cold=True,
+                                 ranked=True)
+    zero = row("zero-shot", f"{name}-zero_shot-s{seed}", dataset, data_path,
+               {**common, "init_from": checkpoint, "epochs": 0}, seed, workdir, log, masked=on_best(checkpoint))
+    fine, fine_ranks = row("fine-tuned", f"{name}-finetuned-s{seed}", dataset, data_path, tuned, seed, workdir, log,
+                           masked=on_best(checkpoint), cold=True, ranked=True)
+    return control + [scratch, zero, {**fine, "paired_vs_scratch": paired(fine_ranks, scratch_ranks)}]
 
 
 def study(args, argv):

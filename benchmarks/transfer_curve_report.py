@@ -158,7 +158,8 @@ def markdown(result, name):
              "same training with 10 % of the items withheld (`cold_start_items: 0.1`), NDCG@5 of the users whose "
              "held-out item is one of them. Gain: fine-tuned over scratch, means over seeds; p: Welch's t-test "
              "(scipy `ttest_ind`, `equal_var=False`) over the seeds. \"(k of N)\": fewer seeds than planned.", "",
-             f"![NDCG@5 against the target's users]({name}/curve.png)", "", "## Goals", ""]
+             f"![NDCG@5 against the target's users]({name}/curve.png)", "", *long_control_text(result),
+             "## Goals", ""]
     lines += goals(result)
     for target in plan["targets"]:
         mine = [cl for cl in cells(result) if cl[0] == target]
@@ -180,7 +181,66 @@ def markdown(result, name):
               gain_text(*welch(values(rows, t, pc, s, "fine-tuned", "cold"), values(rows, t, pc, s, "scratch", "cold"))),
               *[text(values(rows, t, pc, s, v, "warm"), n) for v in ("scratch", "fine-tuned")]]
              for t, pc, u, s in mine])
+        lines += paired_section(result, target)
     return "\n".join(lines) + "\n"
+
+
+def long_control_text(result):
+    """What the long scratch control found, from the rows: how many of its runs reached other best weights than
+    scratch's."""
+    long, rows = long_control(result), result["rows"]
+    if not long:
+        return []
+    key = ("target", "percent", "preset", "seed")
+    scratch = {tuple(r[k] for k in key): r for r in rows if r["variant"] == "scratch"}
+    pairs = [(scratch[tuple(r[k] for k in key)], r) for r in rows
+             if r["variant"] == long and tuple(r[k] for k in key) in scratch]
+    if not pairs:
+        return []
+    same = [a for a, b in pairs if a["unmasked"] == b["unmasked"]]
+    return [f"\"{long}\" ended at scratch's test figures in {len(same)} of {len(pairs)} runs. With a constant rate "
+            "and the same seed it repeats scratch's run up to scratch's horizon (scratch trained "
+            f"{min(a['epochs_trained'] for a, _ in pairs)}–{max(a['epochs_trained'] for a, _ in pairs)} epochs, early "
+            "stopping included), and early stopping ended it " + (
+                "there or soon after without better weights: scratch was not stopped short by its horizon."
+                if len(same) == len(pairs) else "without better weights in those runs; in the others it found better "
+                "weights than scratch's."), ""]
+
+
+def paired_section(result, target):
+    """Fine-tuned − scratch on each seed's own test users (each seed draws its own subset), the seeds' differences
+    averaged and their standard errors combined."""
+    import math
+
+    from scipy.stats import norm
+
+    rows, n, out = result["rows"], len(result["plan"]["seeds"]), []
+    for t, pc, users, size in cells(result):
+        found = sorted((r["seed"], r["paired_vs_scratch"]) for r in rows if (r["target"], r["percent"], r["preset"],
+                       r["variant"]) == (t, pc, size, "fine-tuned") and "paired_vs_scratch" in r and t == target)
+        for convention in ("unmasked", "masked"):
+            if not found:
+                continue
+            each = [p[convention] for _, p in found]
+            difference = sum(e["difference"] for e in each) / len(each)
+            se = math.sqrt(sum(e["se"] ** 2 for e in each)) / len(each)
+            scratch = sum(e["first"] for e in each) / len(each)
+            p = float(2 * norm.sf(abs(difference) / se)) if se > 0 else 1.0
+            out.append([f"{users:,}", f"{pc} %", size, "kept" if convention == "unmasked" else "masked",
+                        f"{len(each)}" + (f" of {n}" if len(each) < n else ""), f"{scratch:.4f}",
+                        f"{sum(e['second'] for e in each) / len(each):.4f}", f"{difference:+.4f} ± {se:.4f}",
+                        f"{100 * difference / scratch:+.1f} %" if scratch else "scratch at 0", f"{p:.2g}",
+                        ", ".join(f"{e['difference']:+.4f}" for e in each)])
+    if not out:
+        return []
+    return ["", f"## {target}: fine-tuned against scratch on the same test users (NDCG@5)", "",
+            "Each seed draws its own subset, so fine-tuned and scratch are paired within a seed, over its test users "
+            "(both tested on their best weights with `test_ranks`; recbole_srt.evaluation.paired). The seeds' "
+            "differences are averaged and their standard errors combined (√Σse² / seeds); p: two-sided, normal. "
+            "This reads the gap against the test users' sampling, which Welch's test over 3 seeds cannot see; it "
+            "leaves out how training varies from seed to seed, which the last column shows.", ""] + harness.table(
+        ["users", "share", "pre-trained", "history", "seeds", "scratch", "fine-tuned", "fine-tuned − scratch ± se",
+         "relative", "p", "per seed"], out)
 
 
 STYLE = {"most-popular": ("grey", ":"), "zero-shot": (None, "-."), "scratch": (None, "--"), "fine-tuned": (None, "-"),

@@ -104,3 +104,53 @@ def test_a_scratch_at_zero_has_no_ratio_but_keeps_its_test():
     gain, p = report.welch([0.01, 0.02], [0.0, 0.0])
     assert report.gain_text(gain, p).startswith("scratch at 0 (p = ")
     assert report.gain_text(*report.welch([], [0.01])) == ""
+
+
+def test_the_long_control_says_whether_it_repeated_scratch():
+    result = fabricated()
+    result["mode"]["long_epochs"], result["long_share"] = 50, 25
+    small = [r for r in result["rows"] if r["variant"] == "scratch" and r["percent"] == 5]
+    result["rows"] += [{**r, "variant": "scratch, 50 epochs"} for r in small]
+    assert "ended at scratch's test figures in 3 of 3 runs" in report.markdown(result, "transfer_curve")
+    result["rows"][-1] = {**result["rows"][-1], "unmasked": {"ndcg@5": 0.5, "hit@5": 0.6}}
+    assert "in 2 of 3 runs" in report.markdown(result, "transfer_curve")
+
+
+def test_the_paired_table_averages_each_seeds_difference_and_combines_their_errors():
+    from scipy.stats import norm
+
+    result = fabricated()
+    for r in result["rows"]:
+        if r["variant"] == "fine-tuned" and r["percent"] == 5:
+            d = 0.01 * (r["seed"] + 1)
+            r["paired_vs_scratch"] = {c: {"first": 0.01, "second": 0.01 + d, "difference": d, "se": 0.003}
+                                      for c in ("unmasked", "masked")}
+    page = report.markdown(result, "transfer_curve")
+    se = (3 * 0.003 ** 2) ** 0.5 / 3
+    p = 2 * norm.sf(0.02 / se)
+    assert f"| 100 | 5 % | L2-H2-D64 | kept | 3 | 0.0100 | 0.0300 | +0.0200 ± {se:.4f} | +200.0 % | {p:.2g} | " \
+           "+0.0100, +0.0200, +0.0300 |" in page
+    assert page.count("| 100 | 5 % | L2-H2-D64 | masked | 3 |") == 1  # the 100 % cell has no ranks: no row
+
+
+def test_new_runs_write_ranks_and_kept_runs_without_them_are_tested_again(monkeypatch):
+    calls = []
+
+    def fake_run(name, dataset, options, workdir, log, data_path=None):
+        calls.append((name, options))
+        ranks = {"test_ranks": {"user": ["1", "2"], "item": ["5", "6"], "rank": [1, 9]}}
+        kept_before = name == "x-masked"  # a run kept from before the study wrote ranks: read, not run
+        return {"test_result": {"ndcg@5": 0.5}, "history": [{}], "wall_seconds": 1.0, "checkpoint": "best.pth",
+                **({} if kept_before else ranks)}
+
+    monkeypatch.setattr(transfer_curve.transfer, "run", fake_run)
+    masked = lambda first: {"init_from": first["checkpoint"], "epochs": 0}  # noqa: E731
+    out, tested = transfer_curve.row("fine-tuned", "x", "d", None, {"epochs": 3}, 0, "w", None, masked=masked,
+                                     ranked=True)
+    assert calls[0][1]["test_ranks"] and calls[1][1]["test_ranks"]  # asked for; the fake kept run has none
+    assert calls[2] == ("x-ranks-masked", {"init_from": "best.pth", "epochs": 0, "seed": 0, "test_ranks": True,
+                                           "eval_mask_history": True})
+    assert len(calls) == 3 and set(tested) == {"unmasked", "masked"}
+    assert all("test_ranks" in r for r in tested.values())
+    pair = transfer_curve.paired(tested, tested)["unmasked"]
+    assert pair["difference"] == 0 and pair["users"] == 2
