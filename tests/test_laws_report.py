@@ -35,9 +35,10 @@ def test_laws_command_groups_runs_and_fits_each_law(tmp_path):
             for seed in (1, 2):
                 for layers, hidden in SIZES:
                     f.write(json.dumps(fake_run(backbone, seed, layers, hidden, offset)) + "\n")
+    # 10 resamples: the intervals' path at a tenth of the default's time
     done = subprocess.run([sys.executable, "-m", "recbole_srt.scaling", "laws", "--results", str(results), "--by",
-                           "backbone", "--out", str(tmp_path / "out")], cwd=ROOT, capture_output=True, text=True,
-                          timeout=600)
+                           "backbone", "--out", str(tmp_path / "out"), "--bootstrap", "10"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads((tmp_path / "out" / "laws.json").read_text())
     assert report["by"] == "backbone" and set(report["groups"]) == {"sasrec", "hstu"}
@@ -46,6 +47,7 @@ def test_laws_command_groups_runs_and_fits_each_law(tmp_path):
     assert hstu["test"]["ml-100k"]["hit@10"]["mean"] > sasrec["test"]["ml-100k"]["hit@10"]["mean"]
     ce = sasrec["size_laws"]["ml-100k"]["cross_entropy"]
     assert len(ce["extrapolation"]["held_out_sizes"]) == 2 and ce["extrapolation"]["max_rel_error"] < 0.01
+    assert set(ce["fit_ci95"]) >= {"limit", "N0", "alpha"} and len(sasrec["performance_law"]["hit@10"]["fit_ci95"]) > 0
     law = sasrec["performance_law"]["hit@10"]
     assert law["fit"]["terms"] == ["layers", "hidden"] and law["holdout"]["max_rel_error"] < 0.03
     assert sasrec["performance_law"]["data"]["ml-100k"]["interactions"] == 100_000  # RecBole's bundled file

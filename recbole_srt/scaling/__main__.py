@@ -65,6 +65,9 @@ def main(argv=None):
     report.add_argument("--n-kind", default="non_embedding", choices=["non_embedding", "total"])
     report.add_argument("--holdout", type=int, default=2, help="largest sizes held out by the size-law check")
     report.add_argument("--perf-holdout", type=int, default=1, help="largest sizes held out by the Performance Law")
+    report.add_argument("--bootstrap", type=int, default=None,
+                        help="resamples of the laws' 95 %% intervals (default: 100 for the size law, 50 for the "
+                             "Performance Law, whose fit is slower; 0: no intervals)")
     report.add_argument("--out", required=True, help="folder for laws.json, laws.md and the PNGs")
 
     args = parser.parse_args(argv)
@@ -75,7 +78,7 @@ def main(argv=None):
 
             metrics = [m.strip().lower() for m in args.metrics.split(",") if m.strip()]
             _, text, paths = write(load_runs(args.results), args.out, args.by, metrics, args.valid_metric.lower(),
-                                   args.n_kind, args.holdout, args.perf_holdout, args.baseline)
+                                   args.n_kind, args.holdout, args.perf_holdout, args.baseline, args.bootstrap)
             print(text)
             for path in [os.path.join(args.out, "laws.json"), os.path.join(args.out, "laws.md"), *paths]:
                 print(path)

@@ -16,11 +16,15 @@ from recbole_srt.scaling import analysis, laws, loss_law, performance_law
 
 
 def build(runs, by=None, metrics=("cross_entropy", "hit@10", "ndcg@10"), valid_metric="ndcg@10",
-          n_kind="non_embedding", holdout=2, perf_holdout=1, baseline=None):
+          n_kind="non_embedding", holdout=2, perf_holdout=1, baseline=None, bootstrap=None):
+    """``bootstrap``: resamples of every law's intervals (None: each law's own default; 0: no intervals)."""
+    boot = {} if bootstrap is None else {"n_boot": bootstrap}
     groups = analysis.group_runs(runs, by)
     quality = None
     if holdout < 1 or perf_holdout < 1:
         raise ValueError(f"--holdout and --perf-holdout must hold out at least 1 size, got {holdout}, {perf_holdout}")
+    if bootstrap is not None and bootstrap < 0:
+        raise ValueError(f"--bootstrap must be a count >= 0, got {bootstrap}")
     out = {"by": by, "n_kind": n_kind, "holdout": holdout, "groups": {}}
     for name, group in groups.items():
         entry = {"runs": len(group), "test": analysis.test_summary(group, metrics)}
@@ -28,10 +32,11 @@ def build(runs, by=None, metrics=("cross_entropy", "hit@10", "ndcg@10"), valid_m
             entry["envelope"] = analysis.fit_all(group, valid_metric, n_kind, n_boot=0, holdout=0)
         except ValueError as error:
             entry["envelope"] = str(error)
-        entry["size_laws"] = analysis.fit_size_laws(group, metrics, n_kind, holdout)
+        entry["size_laws"] = analysis.fit_size_laws(group, metrics, n_kind, holdout, **boot)
         if len({r["dataset"] for r in group}) > 1 or len({analysis.shape_of(r) for r in group}) > 1:
             quality = quality or analysis.data_quality(runs)
-            entry["performance_law"] = analysis.fit_performance_laws(group, metrics, n_kind, perf_holdout, quality)
+            entry["performance_law"] = analysis.fit_performance_laws(group, metrics, n_kind, perf_holdout, quality,
+                                                                     **boot)
         out["groups"][name] = entry
     out["comparisons"] = compare(groups, metrics, baseline)
     return out
@@ -239,9 +244,9 @@ def figures(runs, report, out_dir, valid_metric="ndcg@10", n_kind="non_embedding
 
 
 def write(runs, out_dir, by=None, metrics=("cross_entropy", "hit@10", "ndcg@10"), valid_metric="ndcg@10",
-          n_kind="non_embedding", holdout=2, perf_holdout=1, baseline=None):
+          n_kind="non_embedding", holdout=2, perf_holdout=1, baseline=None, bootstrap=None):
     os.makedirs(out_dir, exist_ok=True)
-    report = build(runs, by, metrics, valid_metric, n_kind, holdout, perf_holdout, baseline)
+    report = build(runs, by, metrics, valid_metric, n_kind, holdout, perf_holdout, baseline, bootstrap)
 
     with open(os.path.join(out_dir, "laws.json"), "w", encoding="utf-8") as f:
         json.dump(json_number(report), f, indent=1)
