@@ -125,12 +125,17 @@ def test_the_paired_table_averages_each_seeds_difference_and_combines_their_erro
             d = 0.01 * (r["seed"] + 1)
             r["paired_vs_scratch"] = {c: {"first": 0.01, "second": 0.01 + d, "difference": d, "se": 0.003}
                                       for c in ("unmasked", "masked")}
+            r["unmasked"] = r["masked"] = {"ndcg@5": 0.01 + d, "hit@5": 0.02 + 2 * d}
+        if r["variant"] == "scratch" and r["percent"] == 5:
+            value = 0.01 + 0.0002 * r["seed"] * (2 - r["seed"])  # seed 1's report 0.0102, its ranks' 0.0100
+            r["unmasked"] = r["masked"] = {"ndcg@5": value, "hit@5": 2 * value}
     page = report.markdown(result, "transfer_curve")
     se = (3 * 0.003 ** 2) ** 0.5 / 3
     p = 2 * norm.sf(0.02 / se)
     assert f"| 100 | 5 % | L2-H2-D64 | kept | 3 | 0.0100 | 0.0300 | +0.0200 ± {se:.4f} | +200.0 % | {p:.2g} | " \
            "+0.0100, +0.0200, +0.0300 |" in page
     assert page.count("| 100 | 5 % | L2-H2-D64 | masked | 3 |") == 1  # the 100 % cell has no ranks: no row
+    assert "to within 2.0e-04" in page
 
 
 def test_new_runs_write_ranks_and_kept_runs_without_them_are_tested_again(monkeypatch):
