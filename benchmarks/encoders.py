@@ -394,8 +394,9 @@ def paired_section(rows):
     gap = max(r["largest_gap_to_reported"] for r in rows)
     return ["## Fusion against each encoder, paired over the test users", "",
             "The sd over seeds above says how much training varies; the seeds share one test set, so it leaves out how "
-            "far a figure would move on other users. Here each compare run's best checkpoint is tested again with "
-            "`test_ranks: True`, each encoder's seeds are averaged per user, and fusion is compared with the other "
+            "far a figure would move on other users. Here the compare runs' test ranks are read (`test_ranks: True`: "
+            "written by the run, or for a run kept from before that key, its best checkpoint tested again), each "
+            "encoder's seeds are averaged per user, and fusion is compared with the other "
             "encoder user by user (`python -m recbole_srt.evaluation.paired`): the mean per-user difference of NDCG@5, "
             "its standard error, the 95 % interval and the paired t-test's p. An interval that holds 0 is a gap "
             "these test users cannot tell from none. The ranks reproduce the compare table's NDCG@5 (largest gap "
