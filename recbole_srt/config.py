@@ -253,6 +253,12 @@ class SRTConfig(compat.HookedConfig):
         return final
 
     def after_defaults(self, final):
+        # RecBole 1.2.1 points ml-100k at its bundled copy whatever data_path says, so a user's own ml-100k (or a
+        # mistyped folder) was silently replaced by it. A data_path the user gives is read as for any other dataset:
+        # <data_path>/ml-100k/, and a missing file is named by the atomic-file check. Without one, the bundled copy.
+        given = self.external_config_dict.get("data_path")
+        if final.get("dataset") == "ml-100k" and given:
+            final["data_path"] = os.path.join(given, "ml-100k")
         # RecBole judges lower-is-better from its own metric names only; the plugin's losses are too.
         if str(final.get("valid_metric", "")).lower() in SMALLER_METRICS:
             final["valid_metric_bigger"] = False

@@ -147,6 +147,8 @@ CASES = [
     ("unknown_type", [], r"tiny\.inter line 1, column 3 'timestamp:int': unknown type 'int'"),
     ("non_utf8_item", [], r"tiny\.item line 6, byte 7: not utf-8 text"),
     ("no_dataset", ["--dataset=nothing"], r"dataset 'nothing': no interaction file '.*nothing\.inter'"),
+    # RecBole 1.2.1 took its bundled ml-100k whatever data_path said
+    ("ml100k_not_in_data_path", ["--dataset=ml-100k"], r"dataset 'ml-100k': no interaction file '.*data.ml-100k.ml-100k\.inter'"),
     # checkpoints
     ("truncated_pth", ["--init_from={old}"], r"init_from: '.*old\.pth' is truncated or not a torch checkpoint"),
     ("truncated_safetensors", ["--init_from={checkpoint}"], r"init_from: '.*ck\.safetensors' is truncated"),

@@ -41,6 +41,15 @@ def test_missing_item_file(tmp_path):
     check(r"item file not found: '.*noitems\.item'", dataset="noitems", data_path=str(tmp_path))
 
 
+def test_a_given_data_path_holds_ml100k_as_for_any_dataset(tmp_path):
+    """RecBole 1.2.1 reads its bundled ml-100k whatever data_path says; the plugin reads the user's folder."""
+    copy_ml100k(str(tmp_path), "ml-100k")
+    ours = load_config("SRT", "ml-100k", config_dict={**QUIET, "data_path": str(tmp_path)})
+    assert ours["data_path"] == os.path.join(str(tmp_path), "ml-100k")
+    bundled = load_config("SRT", "ml-100k", config_dict=QUIET)["data_path"]
+    assert os.path.isfile(os.path.join(bundled, "ml-100k.inter")) and not bundled.startswith(str(tmp_path))
+
+
 def test_window_stride_and_scope():
     check(r"window_stride must be an integer in \[1, MAX_ITEM_LIST_LENGTH=50\], got 51", window_stride=51)
     check(r"neg_sampling_scope must be one of sequence, batch, row, got 'user'", neg_sampling_scope="user")
