@@ -151,7 +151,8 @@ def main(argv=None):
         return 0
     if args.jobs > 1 and "OMP_NUM_THREADS" not in os.environ:
         os.environ["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // args.jobs))
-    runner.run_all(specs, args.results, args.data_path, args.jobs, args.timeout)
+    with runner.trials_stop_with_the_runner():
+        runner.run_all(specs, args.results, args.data_path, args.jobs, args.timeout)
     try:
         rows = ranking(specs, args.results, args.metric, [name for names, _ in space for name in names])
     except ValueError as error:

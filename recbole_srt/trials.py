@@ -8,13 +8,19 @@ ones, so an interrupted search or sweep resumes where it stopped.
 """
 
 import concurrent.futures
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
 import time
+
+# The trial processes of this process that are still running: a stopped runner stops them too.
+_RUNNING = set()
+_RUNNING_LOCK = threading.Lock()
 
 
 def parse_assignments(items, grid=False):
@@ -97,8 +103,8 @@ def run_one(spec, data_path, runs_dir, timeout=None, keep_checkpoints=False):
     start = time.time()
     with open(os.path.join(run_dir, "log.txt"), "w", encoding="utf-8") as log:
         try:
-            done = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT, timeout=timeout)
-            status = "ok" if done.returncode == 0 else f"failed (exit code {done.returncode})"
+            code = _wait(command, log, timeout)
+            status = "ok" if code == 0 else f"failed (exit code {code})"
         except subprocess.TimeoutExpired:
             status = f"failed (timeout after {timeout} s)"
     record["wall_seconds"] = round(time.time() - start, 1)
@@ -117,6 +123,44 @@ def run_one(spec, data_path, runs_dir, timeout=None, keep_checkpoints=False):
             if name.endswith((".pth", ".pth.json", ".safetensors", ".safetensors.json", ".optim.pt")):
                 os.remove(os.path.join(run_dir, name))
     return record
+
+
+def _wait(command, log, timeout):
+    """The trial's exit code; the trial is killed if this wait ends any other way (a timeout, an exception)."""
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    with _RUNNING_LOCK:
+        _RUNNING.add(process)
+    try:
+        return process.wait(timeout=timeout)
+    except BaseException:
+        process.kill()
+        process.wait()
+        raise
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.discard(process)
+
+
+@contextlib.contextmanager
+def trials_stop_with_the_runner():
+    """Within it, SIGTERM to the runner (``kill PID``, a scheduler's stop) also stops its running trials. By default
+    only the runner would exit: its trials would go on training, unseen, and a resumed runner would start the same
+    trials again beside them, in the same folders. (Ctrl-C already reaches the whole foreground group.)"""
+    if threading.current_thread() is not threading.main_thread():  # signals are the main thread's
+        yield
+        return
+
+    def stop(signum, frame):
+        with _RUNNING_LOCK:
+            for process in list(_RUNNING):
+                process.terminate()
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_all(specs, results_file, data_path=None, jobs=1, timeout=None, keep_checkpoints=False, log=print):

@@ -37,8 +37,12 @@ def ints(text, flag):
 def run(parser, argv, measure, pages):
     """``measure(args)`` -> {results name: result, or a function of the file's content}, written to
     benchmarks/results/<name>.json (skipped with --render); then every page of the study."""
+    from recbole_srt.trials import trials_stop_with_the_runner
+
     args = parser.parse_args(argv)
-    for name, result in ({} if args.render else measure(args)).items():
+    with trials_stop_with_the_runner():  # a stopped study stops the run it was waiting for
+        measured = {} if args.render else measure(args)
+    for name, result in measured.items():
         update(os.path.join(paths.RESULTS, name + ".json"), result if callable(result) else lambda old, r=result: r)
     print(*publish(pages()), sep="\n")
     return 0

@@ -86,7 +86,7 @@ def main(argv=None):
         if args.command == "sweep":
             from recbole_srt.model.sizes import preset
             from recbole_srt.scaling.sweep import plan, sweep as run_sweep
-            from recbole_srt.trials import failures, parse_assignments
+            from recbole_srt.trials import failures, parse_assignments, trials_stop_with_the_runner
 
             presets = [p for p in args.presets.split(",") if p]
             for name in presets:
@@ -97,7 +97,8 @@ def main(argv=None):
                 for run in runs:
                     print(json.dumps(run))
                 return 0
-            run_sweep(runs, args.results, args.data_path, args.timeout, args.keep_checkpoints)
+            with trials_stop_with_the_runner():
+                run_sweep(runs, args.results, args.data_path, args.timeout, args.keep_checkpoints)
             return _report_failures(failures(runs, args.results), len(runs))
 
         from recbole_srt.scaling.analysis import fit_all, load_runs
