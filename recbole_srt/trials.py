@@ -18,9 +18,11 @@ import sys
 import threading
 import time
 
-# The trial processes of this process that are still running: a stopped runner stops them too.
+# The trial processes of this process that are still running: a stopped runner stops them too. Re-entrant: the
+# SIGTERM handler runs on the main thread, which may hold the lock when the signal arrives.
 _RUNNING = set()
-_RUNNING_LOCK = threading.Lock()
+_RUNNING_LOCK = threading.RLock()
+_STOPPING = threading.Event()  # set by the handler: a trial another thread starts after it is stopped at once
 
 
 def parse_assignments(items, grid=False):
@@ -127,14 +129,18 @@ def run_one(spec, data_path, runs_dir, timeout=None, keep_checkpoints=False):
 
 def _wait(command, log, timeout):
     """The trial's exit code; the trial is killed if this wait ends any other way (a timeout, an exception)."""
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    with _RUNNING_LOCK:
-        _RUNNING.add(process)
+    process = None
     try:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        with _RUNNING_LOCK:
+            _RUNNING.add(process)
+            if _STOPPING.is_set():
+                process.terminate()
         return process.wait(timeout=timeout)
     except BaseException:
-        process.kill()
-        process.wait()
+        if process is not None:
+            process.kill()
+            process.wait()
         raise
     finally:
         with _RUNNING_LOCK:
@@ -152,6 +158,7 @@ def trials_stop_with_the_runner():
 
     def stop(signum, frame):
         with _RUNNING_LOCK:
+            _STOPPING.set()
             for process in list(_RUNNING):
                 process.terminate()
         raise SystemExit(128 + signum)
@@ -161,6 +168,7 @@ def trials_stop_with_the_runner():
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+        _STOPPING.clear()
 
 
 def run_all(specs, results_file, data_path=None, jobs=1, timeout=None, keep_checkpoints=False, log=print):

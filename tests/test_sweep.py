@@ -23,7 +23,8 @@ def test_sweep_resumes_survives_failures_and_feeds_fit_and_plot(tmp_path):
     results = str(tmp_path / "runs.jsonl")
     common = ["sweep", "--datasets", "ml-100k", "--presets", "L4-H2-D64,L2-H2-D128", "--results", results,
               "--set", "epochs=2", "--set", "eval_args={'mode': 'full'}",
-              "--set", "MAX_ITEM_LIST_LENGTH=10",  # short windows: CI's time; the runner does not depend on them "--set", f"tokenizer_dir={tmp_path}/tok",
+              "--set", f"tokenizer_dir={tmp_path}/tok",
+              "--set", "MAX_ITEM_LIST_LENGTH=10",  # short windows: CI's time; the runner does not depend on them
               "--grid", "num_negatives=50,0"]  # 0 negatives is rejected by SRT.check_config
     done = cli(*common)
     assert done.returncode == 1, done.stderr[-3000:]  # the two rejected runs
@@ -33,6 +34,7 @@ def test_sweep_resumes_survives_failures_and_feeds_fit_and_plot(tmp_path):
     failed = [r for r in records if r["status"] != "ok"]
     assert len(ok) == 2 and len(failed) == 2
     assert "error: 2 of 4 runs failed" in done.stderr
+    assert os.listdir(tmp_path / "tok")  # the runs' tokenizer went where --set put it
     assert all(os.path.join(r["run_dir"], "log.txt") in done.stderr for r in failed)
     assert all("num_negatives must be an integer >= 1" in r["log_tail"] for r in failed)
     for r in ok:
