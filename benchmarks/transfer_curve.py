@@ -110,6 +110,34 @@ def paired(tuned, scratch):
     return {c: compare([scratch[c]], [tuned[c]], "ndcg@5") for c in ("unmasked", "masked")}
 
 
+def pooled(pairs):
+    """Fine-tuned − scratch user by user over a cell's seeds, [(fine-tuned's, scratch's {convention: result with
+    test_ranks}), ...]: each user's NDCG@5 averaged over the seeds whose subset holds the user (the seeds' subsets
+    overlap, and at 100 % they are the same users), then one paired test over the users, each counted once."""
+    import numpy as np
+    from scipy.stats import ttest_1samp
+
+    from recbole_srt.evaluation.paired import per_user
+
+    out = {}
+    for convention in ("unmasked", "masked"):
+        tuned, scratch = {}, {}
+        for fine, base in pairs:
+            first, _ = per_user(base[convention]["test_ranks"], "ndcg@5")
+            second, _ = per_user(fine[convention]["test_ranks"], "ndcg@5")
+            for user, value in first.items():
+                scratch.setdefault(user, []).append(value)
+                tuned.setdefault(user, []).append(second[user])
+        users = sorted(scratch)
+        x, y = (np.array([np.mean(side[u]) for u in users]) for side in (scratch, tuned))
+        d = y - x
+        se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
+        out[convention] = {"users": len(users), "seeds": len(pairs), "scratch": float(x.mean()),
+                           "fine-tuned": float(y.mean()), "difference": float(d.mean()), "se": se,
+                           "p": float(ttest_1samp(d, 0).pvalue) if se > 0 else 1.0}
+    return out
+
+
 def cell(target, percent, size, seed, mode, tokenizer, checkpoint, workdir, log):
     """Scratch, zero-shot and fine-tuned of one preset on one subset and seed."""
     dataset, data_path, _ = subset(target, percent, seed)
@@ -131,7 +159,8 @@ def cell(target, percent, size, seed, mode, tokenizer, checkpoint, workdir, log)
                {**common, "init_from": checkpoint, "epochs": 0}, seed, workdir, log, masked=on_best(checkpoint))
     fine, fine_ranks = row("fine-tuned", f"{name}-finetuned-s{seed}", dataset, data_path, tuned, seed, workdir, log,
                            masked=on_best(checkpoint), cold=True, ranked=True)
-    return control + [scratch, zero, {**fine, "paired_vs_scratch": paired(fine_ranks, scratch_ranks)}]
+    return control + [scratch, zero, {**fine, "paired_vs_scratch": paired(fine_ranks, scratch_ranks)}], \
+        (fine_ranks, scratch_ranks)
 
 
 def study(args, argv):
@@ -153,14 +182,14 @@ def study(args, argv):
     name = "transfer_curve" + ("-quick" if args.quick else "")
     workdir = os.path.join(harness.paths.SAVED, "transfer", tag)
     os.makedirs(workdir, exist_ok=True)
-    start, rows, checkpoints = time.time(), [], {}
+    start, rows, checkpoints, ranked, together = time.time(), [], {}, {}, []
     plan = {"seeds": seeds, "fractions": percents, "presets": sizes, "targets": targets}
 
     def write(complete):
         result = {"quick": args.quick, "mode": {k: mode[k] for k in ("pretrain_epochs", "epochs", "stage_epochs",
                                                                      "stopping_step", "long_epochs", "larger_upto")},
                   "long_share": LONG_SHARE,
-                  "pinned": PINNED, "plan": plan, "complete": complete, "rows": rows,
+                  "pinned": PINNED, "plan": plan, "complete": complete, "rows": rows, "paired": together,
                   "corpus": {"sources": CORPUS_SOURCES, **corpus_size()},
                   "pretrain_seconds": {s: c[1] for s, c in checkpoints.items()},
                   "wall_minutes": (time.time() - start) / 60, **harness.stamp(__file__, argv)}
@@ -190,8 +219,13 @@ def study(args, argv):
                                           data_path, {"model": "MostPop"}, seed, workdir, log,
                                           masked=lambda result: {"model": "MostPop"})
                             rows.append({**popular, **where, "preset": None})
-                        rows.extend({**r, **where, "preset": size} for r in cell(
-                            target, percent, size, seed, mode, tokenizer, checkpoints[size][0], workdir, log))
+                        cell_rows, ranks = cell(target, percent, size, seed, mode, tokenizer,
+                                                checkpoints[size][0], workdir, log)
+                        rows.extend({**r, **where, "preset": size} for r in cell_rows)
+                        ranked.setdefault((size, percent, target), []).append(ranks)
+                        together[:] = [e for e in together if (e["preset"], e["percent"], e["target"]) != (
+                            size, percent, target)] + [{"preset": size, "percent": percent, "target": target,
+                                                        **pooled(ranked[size, percent, target])}]
                         write(False)
     return {name: write(True)}
 

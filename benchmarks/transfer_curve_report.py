@@ -208,12 +208,8 @@ def long_control_text(result):
 
 
 def paired_section(result, target):
-    """Fine-tuned − scratch on each seed's own test users (each seed draws its own subset), the seeds' differences
-    averaged and their standard errors combined."""
-    import math
-
-    from scipy.stats import norm
-
+    """Fine-tuned − scratch user by user, each user's figures averaged over the seeds whose subset holds it (the
+    study's ``paired`` entries), beside each seed's own paired difference (its fine-tuned rows)."""
     rows, n, out, gaps = result["rows"], len(result["plan"]["seeds"]), [], []
     for r in rows:  # the ranks must give the figures the runs reported
         if "paired_vs_scratch" in r:
@@ -223,33 +219,33 @@ def paired_section(result, target):
                 gaps.append(abs(pair["second"] - r[c]["ndcg@5"]))
                 if scratch:
                     gaps.append(abs(pair["first"] - scratch[c]["ndcg@5"]))
+    together = {(e["target"], e["percent"], e["preset"]): e for e in result.get("paired", [])}
     for t, pc, users, size in cells(result):
-        found = sorted((r["seed"], r["paired_vs_scratch"]) for r in rows if (r["target"], r["percent"], r["preset"],
-                       r["variant"]) == (t, pc, size, "fine-tuned") and "paired_vs_scratch" in r and t == target)
+        entry = together.get((t, pc, size))
+        if t != target or entry is None:
+            continue
+        each = sorted((r["seed"], r["paired_vs_scratch"]) for r in rows if (r["target"], r["percent"], r["preset"],
+                      r["variant"]) == (t, pc, size, "fine-tuned") and "paired_vs_scratch" in r)
         for convention in ("unmasked", "masked"):
-            if not found:
-                continue
-            each = [p[convention] for _, p in found]
-            difference = sum(e["difference"] for e in each) / len(each)
-            se = math.sqrt(sum(e["se"] ** 2 for e in each)) / len(each)
-            scratch = sum(e["first"] for e in each) / len(each)
-            p = float(2 * norm.sf(abs(difference) / se)) if se > 0 else 1.0
+            e = entry[convention]
             out.append([f"{users:,}", f"{pc} %", size, "kept" if convention == "unmasked" else "masked",
-                        f"{len(each)}" + (f" of {n}" if len(each) < n else ""), f"{scratch:.4f}",
-                        f"{sum(e['second'] for e in each) / len(each):.4f}", f"{difference:+.4f} ± {se:.4f}",
-                        f"{100 * difference / scratch:+.1f} %" if scratch else "scratch at 0", f"{p:.2g}",
-                        ", ".join(f"{e['difference']:+.4f}" for e in each)])
+                        f"{e['seeds']}" + (f" of {n}" if e["seeds"] < n else ""), f"{e['users']:,}",
+                        f"{e['scratch']:.4f}", f"{e['fine-tuned']:.4f}", f"{e['difference']:+.4f} ± {e['se']:.4f}",
+                        f"{100 * e['difference'] / e['scratch']:+.1f} %" if e["scratch"] else "scratch at 0",
+                        f"{e['p']:.2g}", ", ".join(f"{p[convention]['difference']:+.4f}" for _, p in each)])
     if not out:
         return []
     return ["", f"## {target}: fine-tuned against scratch on the same test users (NDCG@5)", "",
-            "Each seed draws its own subset, so fine-tuned and scratch are paired within a seed, over its test users "
-            "(both tested on their best weights with `test_ranks`; recbole_srt.evaluation.paired). The seeds' "
-            "differences are averaged and their standard errors combined (√Σse² / seeds); p: two-sided, normal. "
-            "This reads the gap against the test users' sampling, which Welch's test over 3 seeds cannot see; it "
-            "leaves out how training varies from seed to seed, which the last column shows. The ranks give the "
-            f"NDCG@5 the runs reported to within {max(gaps):.1e} (those are rounded to 4 places).", ""] + harness.table(
-        ["users", "share", "pre-trained", "history", "seeds", "scratch", "fine-tuned", "fine-tuned − scratch ± se",
-         "relative", "p", "per seed"], out)
+            "Fine-tuned and scratch are tested on their best weights with `test_ranks` and paired user by user "
+            "(recbole_srt.evaluation.paired). Each seed draws its own subset, and the subsets overlap (at 100 % they "
+            "are the same users), so each user's NDCG@5 is averaged over the seeds whose subset holds the user, and "
+            "one paired test runs over those users, each counted once (\"test users\"; scipy `ttest_1samp` of the "
+            "differences). This reads the gap against the test users' sampling, which Welch's test over 3 seeds "
+            "cannot see; it leaves out how training varies from seed to seed, which the last column shows (each "
+            "seed's own difference over its subset). The ranks give the NDCG@5 the runs reported to within "
+            f"{max(gaps) if gaps else 0:.1e} (those are rounded to 4 places).", ""] + harness.table(
+        ["users", "share", "pre-trained", "history", "seeds", "test users", "scratch", "fine-tuned",
+         "fine-tuned − scratch ± se", "relative", "p", "per seed"], out)
 
 
 STYLE = {"most-popular": ("grey", ":"), "zero-shot": (None, "-."), "scratch": (None, "--"), "fine-tuned": (None, "-"),

@@ -1,6 +1,7 @@
 """benchmarks/transfer_curve.py: the target subsets are nested and seeded (on the real Beauty file), bad flags are
 named before any work, and the page's statistics and figure follow from a results dict (rendering only)."""
 
+import math
 import os
 
 import pytest
@@ -116,9 +117,7 @@ def test_the_long_control_says_whether_it_repeated_scratch():
     assert "in 2 of 3 runs" in report.markdown(result, "transfer_curve")
 
 
-def test_the_paired_table_averages_each_seeds_difference_and_combines_their_errors():
-    from scipy.stats import norm
-
+def test_the_paired_table_shows_the_pooled_test_and_each_seeds_difference():
     result = fabricated()
     for r in result["rows"]:
         if r["variant"] == "fine-tuned" and r["percent"] == 5:
@@ -129,13 +128,36 @@ def test_the_paired_table_averages_each_seeds_difference_and_combines_their_erro
         if r["variant"] == "scratch" and r["percent"] == 5:
             value = 0.01 + 0.0002 * r["seed"] * (2 - r["seed"])  # seed 1's report 0.0102, its ranks' 0.0100
             r["unmasked"] = r["masked"] = {"ndcg@5": value, "hit@5": 2 * value}
+    entry = {"users": 250, "seeds": 3, "scratch": 0.01, "fine-tuned": 0.03, "difference": 0.02, "se": 0.004,
+             "p": 1e-6}
+    result["paired"] = [{"target": "beauty", "percent": 5, "preset": "L2-H2-D64", "unmasked": entry,
+                         "masked": entry}]
     page = report.markdown(result, "transfer_curve")
-    se = (3 * 0.003 ** 2) ** 0.5 / 3
-    p = 2 * norm.sf(0.02 / se)
-    assert f"| 100 | 5 % | L2-H2-D64 | kept | 3 | 0.0100 | 0.0300 | +0.0200 ± {se:.4f} | +200.0 % | {p:.2g} | " \
+    assert "| 100 | 5 % | L2-H2-D64 | kept | 3 | 250 | 0.0100 | 0.0300 | +0.0200 ± 0.0040 | +200.0 % | 1e-06 | " \
            "+0.0100, +0.0200, +0.0300 |" in page
     assert page.count("| 100 | 5 % | L2-H2-D64 | masked | 3 |") == 1  # the 100 % cell has no ranks: no row
     assert "to within 2.0e-04" in page
+
+
+def ranks_of(values):
+    """A result with test_ranks whose per-user NDCG@5 are ``values`` ({user: rank})."""
+    return {"test_ranks": {"user": list(values), "item": ["i"] * len(values), "rank": list(values.values())}}
+
+
+def test_pooling_counts_a_user_once_over_the_seeds_that_hold_it():
+    from scipy.stats import ttest_1samp
+
+    # user "b" is in both seeds' subsets: scratch ranks it 1 then 100 (NDCG 1 and 0), fine-tuned 3 then 1
+    seed0 = ({c: ranks_of({"a": 1, "b": 3}) for c in ("unmasked", "masked")},
+             {c: ranks_of({"a": 2, "b": 1}) for c in ("unmasked", "masked")})
+    seed1 = ({c: ranks_of({"b": 1, "c": 100}) for c in ("unmasked", "masked")},
+             {c: ranks_of({"b": 100, "c": 1}) for c in ("unmasked", "masked")})
+    out = transfer_curve.pooled([seed0, seed1])["unmasked"]
+    ndcg = {1: 1.0, 2: 1 / math.log2(3), 3: 0.5, 100: 0.0}
+    d = [ndcg[1] - ndcg[2], (ndcg[3] + ndcg[1]) / 2 - (ndcg[1] + ndcg[100]) / 2, ndcg[100] - ndcg[1]]
+    assert out["users"] == 3 and out["seeds"] == 2
+    assert out["difference"] == pytest.approx(sum(d) / 3)
+    assert out["p"] == pytest.approx(ttest_1samp(d, 0).pvalue)
 
 
 def test_new_runs_write_ranks_and_kept_runs_without_them_are_tested_again(monkeypatch):
