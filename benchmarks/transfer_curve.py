@@ -9,8 +9,8 @@ user-sampled subsets of each target (dataset_prep.subsets, drawn with the run's 
 under full ranking with history kept and masked: most popular, zero-shot, scratch trained as many epochs as
 fine-tuning, and fine-tuned (the best schedule of the transfer study: item encoder unfrozen first, a layer every
 ``stage_epochs``, no EWC); scratch and fine-tuned again with 10 % cold items; fine-tuned and scratch paired over
-each seed's test users (``test_ranks``, recbole_srt.evaluation.paired). Runs are kept under
-saved/transfer/curve[-quick]/ and skipped when run again; the results JSON and the page (with its figure) are
+the test users, each user's figures averaged over the seeds whose subset holds it (``test_ranks``). Runs are kept
+under saved/transfer/curve[-quick]/ and skipped when run again; the results JSON and the page (with its figure) are
 written again after every cell, so a stopped study shows what finished.
 """
 
