@@ -98,3 +98,43 @@ def test_paired_reads_the_ranks_compare_runs_wrote_and_tests_nothing_again(monke
     assert {(r["convention"], r["against"]) for r in rows} == {
         (c, o) for c in ("kept", "masked") for o in ("text", "id", "text+id")}
     assert max(r["largest_gap_to_reported"] for r in rows) < 1e-12
+
+
+def metrics(ndcg):
+    return {"ndcg@5": ndcg, "hit@5": 2 * ndcg, "ndcg@10": 1.2 * ndcg}
+
+
+def test_a_retested_variant_tests_the_default_runs_checkpoint_again_and_keeps_its_training_record(monkeypatch,
+                                                                                                   tmp_path):
+    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
+        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
+    workdir = tmp_path / "saved" / "encoders" / "encoders"
+    workdir.mkdir(parents=True)
+    trained = {"checkpoint": "fusion-s0.pth", "history": [{"epoch": e, "train_seconds": 10.0 * (e + 1), "ndcg@5": n}
+                                                          for e, n in enumerate((0.02, 0.03))],
+               "best_valid_result": {"ndcg@5": 0.03}, "test_result": metrics(0.025), "stopped_by": "epochs",
+               "parameters": 1234, "wall_seconds": 20.0}
+    key = encoders.key_of("compare", "ml-100k", encoders.DEFAULT_FUSION, "s0")
+    encoders.harness.update(str(workdir / f"{key}.json"), lambda old: trained)
+    calls = []
+
+    def trial(run_id, dataset, options, runs_dir, data_path=None):
+        calls.append((run_id, options))
+        return {"checkpoint": None, "history": [], "best_valid_result": {"ndcg@5": 0.029},
+                "test_result": metrics(0.027 if not options.get("eval_mask_history") else 0.031),
+                "stopped_by": "epochs", "parameters": 1234}
+
+    monkeypatch.setattr(encoders.harness, "trial", trial)
+    assert encoders.main(["--datasets", "ml-100k", "--seeds", "0", "--part", "compare",
+                          "--variants", "fusion expected-id"]) == 0
+    assert [run_id for run_id, _ in calls] == ["compare-ml-100k-fusion_expected-id-s0",
+                                               "compare-ml-100k-fusion_expected-id-s0-masked"]
+    for _, options in calls:  # the default's best checkpoint, not trained again, scored with expected ID parts
+        assert options["init_from"] == "fusion-s0.pth" and options["epochs"] == 0
+        assert options["fusion_eval_id"] == "expected" and options["test_ranks"] is True
+    rows = {r["variant"]: r for r in encoders.harness.load(str(tmp_path / "results" / "encoders.json"))["rows"]}
+    row = rows["fusion expected-id"]
+    assert (row["kept"], row["masked"], row["valid"]) == (metrics(0.027), metrics(0.031), {"ndcg@5": 0.029})
+    assert (row["epochs_run"], row["epochs_to_best"], row["seconds_per_epoch"]) == (2, 2, 10.0)
+    assert rows["fusion"]["kept"] == metrics(0.025)  # the source's own row, as kept
+    assert "| ml-100k | fusion expected-id | 1 | 0.0270 |" in encoders.pages()["encoders"]

@@ -57,7 +57,27 @@ def test_id_dropout_drops_whole_items_while_training_only():
         encoder.eval()
         full = encoder(items) - text_part(encoder, items)
     kept = ~dropped
-    torch.testing.assert_close(trained[kept], full[kept])  # not rescaled: a kept item is as at test time
+    torch.testing.assert_close(trained[kept], full[kept])  # fusion_eval_id full: a kept item is as at test time
+
+
+def test_expected_eval_id_scores_warm_items_with_the_mean_of_their_trained_id_part_and_cold_ones_by_text():
+    run = make_run("SRT", item_encoder="fusion", cold_start_items=0.1, eval_args=FULL, fusion_id_dropout=0.25,
+                   fusion_eval_id="expected")
+    encoder = run.model.item_encoder
+    cold = torch.nonzero(run.train_data.dataset.cold_items).flatten()
+    warm = torch.nonzero(run.catalog.train_counts > 0).flatten()
+    with torch.no_grad():
+        encoder.id_embedding.weight.normal_()
+        encoder.train()
+        trained = torch.stack([encoder(warm) - text_part(encoder, warm) for _ in range(200)])
+        encoder.eval()
+        tested = encoder(warm) - text_part(encoder, warm)
+        torch.testing.assert_close(tested, 0.75 * encoder.id_weight[warm, None] * encoder.id_embedding(warm))
+        # the mean over training's draws, within sampling error
+        assert (trained.mean(0) - tested).abs().max() < 0.25 * encoder.id_embedding(warm).abs().max()
+        torch.testing.assert_close(encoder(cold), text_part(encoder, cold))
+    with pytest.raises(ConfigError, match="fusion_eval_id must be 'full' or 'expected', got 'half'"):
+        make_run("SRT", item_encoder="fusion", fusion_eval_id="half")
 
 
 def test_a_fused_model_scores_new_items_from_their_text_and_starts_from_a_text_checkpoint(tmp_path):

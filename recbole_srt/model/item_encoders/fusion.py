@@ -10,8 +10,14 @@ item is given by its text: a rare item stays near its text, a frequent one may m
 - An item with no training interaction (withheld with ``cold_start_items``, or never seen) has
   ``w_i = 0``: it is scored from its text exactly, and its ID row receives no gradient.
 - ``fusion_id_dropout``: while training, each item of a batch loses its ID part with this
-  probability (not rescaled: at test time a warm item has all of it, a cold one none), so the
-  rest of the model is trained to read items from their text alone, as it must for new items.
+  probability, so the rest of the model is trained to read items from their text alone, as it
+  must for new items.
+- ``fusion_eval_id``: what validation and test give a warm item. ``full``: all of its ID part.
+  ``expected``: the part's mean under the training's dropout, (1 - fusion_id_dropout) w_i id(i), the
+  rule of dropout itself. Training sees each warm item half with, half without its ID part (at the
+  default dropout), while a cold item is always in the text-only state; under ``full`` the warm
+  items' scores lie beyond what training calibrated against that state, and cold items fall out
+  of the top of the ranking (docs/results/encoders.md, "Cold items").
 - ``fusion_form``: ``sum`` adds the weighted ID part to the whole text encoding; ``interpolate`` takes the
   shrinkage estimate itself, (1 - w_i) text(i) + w_i id(i), so that a frequent item may leave its text behind
   (on a catalog whose texts say little, ml-100k, IDs alone rank better than text plus IDs).
@@ -38,6 +44,7 @@ class FusionItemEncoder(TextIDItemEncoder):
         # of the recipes tried (docs/results/encoders.md)
         "fusion_id_dropout": 0.5,
         "fusion_form": "sum",  # sum: text + w id; interpolate: (1 - w) text + w id
+        "fusion_eval_id": "full",  # full: w id at validation and test; expected: (1 - fusion_id_dropout) w id
     }
 
     @classmethod
@@ -50,6 +57,7 @@ class FusionItemEncoder(TextIDItemEncoder):
                                 persistent=False)
         encoder.id_dropout = float(config["fusion_id_dropout"])
         encoder.interpolate = config["fusion_form"] == "interpolate"
+        encoder.eval_scale = 1 - encoder.id_dropout if config["fusion_eval_id"] == "expected" else 1.0
         return encoder
 
     @staticmethod
@@ -61,11 +69,15 @@ class FusionItemEncoder(TextIDItemEncoder):
             raise ConfigError(f"fusion_id_dropout must be a probability in [0, 1), got {dropout!r}")
         if config["fusion_form"] not in ("sum", "interpolate"):
             raise ConfigError(f"fusion_form must be 'sum' or 'interpolate', got {config['fusion_form']!r}")
+        if config["fusion_eval_id"] not in ("full", "expected"):
+            raise ConfigError(f"fusion_eval_id must be 'full' or 'expected', got {config['fusion_eval_id']!r}")
 
     def forward(self, item_ids):
         weight = self.id_weight[item_ids]
         if self.training and self.id_dropout > 0:
             weight = weight * (torch.rand(weight.shape, device=weight.device) >= self.id_dropout)
+        elif not self.training:
+            weight = weight * self.eval_scale
         weight = weight.unsqueeze(-1)
         text = TextItemEncoder.forward(self, item_ids)
         if self.interpolate:
