@@ -13,10 +13,10 @@ Performance Law fitted per backbone. Each is ``python -m recbole_srt.scaling swe
 import glob
 import os
 import shutil
-import subprocess
 import sys
 
 import harness
+from recbole_srt.trials import run_tracked
 
 ROOT = harness.paths.ROOT
 FULL_RANKING = "eval_args={'split':{'LS':'valid_and_test'},'group_by':'user','order':'TO','mode':'full'}"
@@ -65,7 +65,7 @@ def make_subsets(sizes):
     missing = [s for s in sizes if not os.path.isdir(os.path.join(ROOT, "saved", "data", f"ml-100k-{s}"))]
     if missing:
         source = os.path.join(os.path.dirname(recbole.__file__), "dataset_example", "ml-100k")
-        subprocess.run([sys.executable, "-m", "dataset_prep", "subsets", "--dataset", source, "--sizes",
+        run_tracked([sys.executable, "-m", "dataset_prep", "subsets", "--dataset", source, "--sizes",
                         ",".join(sizes), "--out", os.path.join("saved", "data"), "--force"], check=True, cwd=ROOT)
 
 
@@ -81,12 +81,12 @@ def run_study(name, spec, quick, argv):
     for args in [spec["sweep"], *spec.get("more_sweeps", [])]:
         sweep = SCALING + ["sweep", *args, "--results", results] + [a for s in spec["sets"] for a in ("--set", s)]
         print("$", " ".join(sweep[1:]))
-        subprocess.run(sweep, check=True, cwd=ROOT)
+        run_tracked(sweep, check=True, cwd=ROOT)  # a stopped study stops its sweep, and the sweep its trial
     out = os.path.join(harness.paths.SAVED, "backbones_and_laws", f"{tag}-laws")
     shutil.rmtree(out, ignore_errors=True)
     laws = SCALING + ["laws", "--results", results, *spec["laws"], "--out", out]
     print("$", " ".join(laws[1:]))
-    subprocess.run(laws, check=True, cwd=ROOT)
+    run_tracked(laws, check=True, cwd=ROOT)
     # laws.json and this run's stamp stay with the results; the figures go beside the page
     kept, figures = os.path.join(harness.paths.RESULTS, tag), os.path.join(harness.paths.DOCS, tag)
     for folder in (kept, figures):

@@ -12,13 +12,12 @@ heads' metrics fitted against training FLOPs (figures in docs/results/feedback_s
 import json
 import os
 import shlex
-import subprocess
 import sys
 import tempfile
 import time
 
 import harness
-from recbole_srt.trials import records
+from recbole_srt.trials import records, run_tracked
 
 VARIANTS = {
     "plain": {"feedback_input": False, "feedback_weight": 0.0},
@@ -80,13 +79,13 @@ def run_sweep(quick, out_dir):
     scaling = [sys.executable, "-m", "recbole_srt.scaling"]
     sweep = scaling + ["sweep", "--datasets", "ml-100k", "--presets", presets, "--model", "IDTransformer",
                        "--results", results] + [a for s in sets for a in ("--set", s)]
-    subprocess.run(sweep, check=True, cwd=harness.paths.ROOT)
+    run_tracked(sweep, check=True, cwd=harness.paths.ROOT)  # a stopped study stops its sweep, and the sweep its trial
     fit_file = os.path.join(out_dir, "feedback_sweep_fit.json" if not quick else "feedback_sweep_fit_quick.json")
     metrics = "ndcg@10,feedback_auc,liked_ndcg@10_reranked"
-    subprocess.run(scaling + ["fit", "--results", results, "--metrics", metrics, "--holdout", "0",
+    run_tracked(scaling + ["fit", "--results", results, "--metrics", metrics, "--holdout", "0",
                               "--bootstrap", "50", "--out", fit_file], check=True, cwd=harness.paths.ROOT)
     if not quick:
-        subprocess.run(scaling + ["plot", "--results", results, "--metrics", metrics,  # figures beside the page
+        run_tracked(scaling + ["plot", "--results", results, "--metrics", metrics,  # figures beside the page
                                   "--out", os.path.join(harness.paths.DOCS, "feedback_sweep")], check=True,
                        cwd=harness.paths.ROOT)
     points = []

@@ -11,6 +11,7 @@ best (the sd of "SRT-1K tuned"'s validation NDCG@5 over Beauty's seeds in beauty
 tau 0.5), in at most half its wall time.
 """
 
+import contextlib
 import json
 import os
 import statistics
@@ -19,6 +20,7 @@ import sys
 import time
 
 import harness
+from recbole_srt.trials import tracked
 
 RECORDED = os.path.join(harness.paths.RESULTS, "search", "beauty-srt1k-tau")
 # The recorded grid's settings; neg_sampling_scope: batch was the default then (sequence since).
@@ -37,9 +39,11 @@ def study(variant, workers, data_path, folder):
     command += [f"--space={s}" for s in SPACE] + [f"--set={k}={v}" for k, v in FIXED.items()]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     start = time.time()
-    processes = [subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL) for _ in range(workers)]
-    if any(p.wait() for p in processes):
-        raise SystemExit(f"{variant}: a worker failed; its trials' logs are in {folder}")
+    with contextlib.ExitStack() as workers_running:  # a stopped study stops its workers, and they their trials
+        processes = [workers_running.enter_context(tracked(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)))
+                     for _ in range(workers)]
+        if any([p.wait() for p in processes]):
+            raise SystemExit(f"{variant}: a worker failed; its trials' logs are in {folder}")
     # The wall time of this command only: a resumed study's earlier part is in the trials' seconds, not here.
     wall = time.time() - start
     trials = [json.loads(line) for line in open(results, encoding="utf-8")]

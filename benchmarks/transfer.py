@@ -20,6 +20,7 @@ import time
 
 import harness
 from recbole_srt.model.sizes import preset
+from recbole_srt.trials import run_tracked
 
 PAPER = {"beauty": {"scratch": (0.0360, 0.0611), "finetuned": (0.0405, 0.0645)},
          "sports": {"scratch": (0.0192, None), "finetuned": (0.0206, None)}}
@@ -36,7 +37,7 @@ MODES = {"full": {"pretrain_epochs": 20, "epochs": 50, "stage_epochs": 10, "stop
 def sh(command, log):
     log.write("$ " + shlex.join(command) + "\n")
     log.flush()
-    subprocess.run(command, cwd=harness.paths.ROOT, check=True, stdout=log, stderr=subprocess.STDOUT)
+    run_tracked(command, cwd=harness.paths.ROOT, check=True, stdout=log, stderr=subprocess.STDOUT)
 
 
 def merge(corpus, sources, users, log, *tokenizer):

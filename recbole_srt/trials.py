@@ -129,22 +129,36 @@ def run_one(spec, data_path, runs_dir, timeout=None, keep_checkpoints=False):
 
 def _wait(command, log, timeout):
     """The trial's exit code; the trial is killed if this wait ends any other way (a timeout, an exception)."""
-    process = None
+    with tracked(subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)) as process:
+        return process.wait(timeout=timeout)
+
+
+@contextlib.contextmanager
+def tracked(process):
+    """Within it, ``process`` (a started Popen) stops with the runner (:func:`trials_stop_with_the_runner`), and is
+    killed if the block ends by an exception: a child that outlived its runner would go on writing unseen."""
     try:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         with _RUNNING_LOCK:
             _RUNNING.add(process)
-            if _STOPPING.is_set():
+            if _STOPPING.is_set():  # stopped while it was being started
                 process.terminate()
-        return process.wait(timeout=timeout)
+        yield process
     except BaseException:
-        if process is not None:
-            process.kill()
-            process.wait()
+        process.kill()
+        process.wait()
         raise
     finally:
         with _RUNNING_LOCK:
             _RUNNING.discard(process)
+
+
+def run_tracked(command, check=False, **popen):
+    """``subprocess.run`` without output capture, the child :func:`tracked`; returns its exit code."""
+    with tracked(subprocess.Popen(command, **popen)) as process:
+        code = process.wait()
+    if check and code:
+        raise subprocess.CalledProcessError(code, command)
+    return code
 
 
 @contextlib.contextmanager

@@ -6,15 +6,27 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 RUNNER = """
-import sys
+import concurrent.futures, sys
 from recbole_srt import trials
 
-trial = [sys.executable, "-c", "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); "
-         "time.sleep(120)", sys.argv[1]]  # writes its pid, then trains for two minutes
+def trial(n):  # writes its pid, then trains for two minutes
+    return [sys.executable, "-c", "import os, sys, time; open(sys.argv[1], 'w').write(str(os.getpid())); "
+            "time.sleep(120)", f"{sys.argv[1]}.{n}"]
+
 with trials.trials_stop_with_the_runner():
-    trials._wait(trial, None, None)
+    %s
 """
+WAYS = {  # how a runner waits for its children
+    "a trial": "trials._wait(trial(0), None, None)",
+    "a tracked command (benchmarks' sweeps)": "trials.run_tracked(trial(0))",
+    "a measured child (harness, wait4)": "from benchmarks.harness.trial import child; child(trial(0))",
+    "two trials at once (--jobs 2)": "list(concurrent.futures.ThreadPoolExecutor(2).map("
+                                     "lambda n: trials._wait(trial(n), None, None), range(2)))",
+}
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def alive(pid):
@@ -25,23 +37,27 @@ def alive(pid):
     return True
 
 
-def test_sigterm_to_the_runner_stops_its_trial(tmp_path):
+@pytest.mark.parametrize("way", WAYS)
+def test_sigterm_to_the_runner_stops_its_trials(tmp_path, way):
     pid_file = tmp_path / "trial.pid"
-    runner = subprocess.Popen([sys.executable, "-c", RUNNER, str(pid_file)])
-    trial = None
+    children = 2 if "two" in way else 1
+    runner = subprocess.Popen([sys.executable, "-c", RUNNER % WAYS[way], str(pid_file)], cwd=ROOT)
+    trials = []
     try:
         deadline = time.time() + 120
-        while not (pid_file.exists() and pid_file.read_text()) and time.time() < deadline:
+        files = [tmp_path / f"trial.pid.{n}" for n in range(children)]
+        while not all(f.exists() and f.read_text() for f in files) and time.time() < deadline:
             time.sleep(0.2)
-        trial = int(pid_file.read_text())
-        assert alive(trial)
+        trials = [int(f.read_text()) for f in files]
+        assert all(alive(t) for t in trials)
         runner.send_signal(signal.SIGTERM)
         assert runner.wait(timeout=30) == 128 + signal.SIGTERM  # the runner's own exit, not death by the signal
-        assert not alive(trial)  # killed and reaped by the runner before it exited
+        assert not any(alive(t) for t in trials)  # killed and reaped by the runner before it exited
     finally:
         runner.kill()
-        if trial and alive(trial):
-            os.kill(trial, signal.SIGKILL)
+        for t in trials:
+            if alive(t):
+                os.kill(t, signal.SIGKILL)
 
 
 def test_a_trial_past_its_timeout_is_killed_and_recorded(tmp_path):

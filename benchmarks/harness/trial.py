@@ -7,6 +7,8 @@ import subprocess
 import tempfile
 import time
 
+from recbole_srt.trials import tracked
+
 from . import paths
 
 
@@ -39,8 +41,8 @@ def child(command, env=None):
     ``wait4`` reads the child's own peak, which a pipe's reader would lose by reaping it first."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        process = subprocess.Popen(command, cwd=paths.ROOT, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
+        with tracked(subprocess.Popen(command, cwd=paths.ROOT, stdout=out, stderr=err, env=env)) as process:
+            _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0), err.seek(0)
