@@ -15,6 +15,7 @@ import sys
 import tempfile
 
 import harness
+from recbole_srt.trials import tracked
 
 EPOCH = re.compile(r"epoch (\d+) training \[time: ([0-9.]+)s")
 FULL = {"hidden_size": 256, "n_layers": 4, "n_heads": 4, "inner_size": 1024, "epochs": 4}
@@ -35,12 +36,14 @@ def train(size, processes, workdir):
         [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
     # The same 2 cores either way: 2 threads in one process, or 1 in each of 2 processes.
     env = {**os.environ, "OMP_NUM_THREADS": str(2 // processes)}
-    done = subprocess.run(launcher + ["run_recbole_srt.py"] + options, cwd=harness.paths.ROOT, env=env,
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(done.args)} failed:\n{done.stderr[-3000:]}")
+    command = launcher + ["run_recbole_srt.py"] + options
+    with tracked(subprocess.Popen(command, cwd=harness.paths.ROOT, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.PIPE, text=True)) as process:  # stopped with the study
+        _, stderr = process.communicate()
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(command)} failed:\n{stderr[-3000:]}")
     shown = ["torchrun --standalone --nproc_per_node=2" if processes > 1 else "python", "run_recbole_srt.py"]
-    return [float(s) for _, s in EPOCH.findall(done.stderr)], " ".join(
+    return [float(s) for _, s in EPOCH.findall(stderr)], " ".join(
         shown + [o for o in options if not o.startswith(SCRATCH)])
 
 
