@@ -112,7 +112,8 @@ def train_and_test(run, saved=True):
 
 def held_out_ranks(run, trainer):
     """``test_ranks``: {"user": tokens, "item": tokens, "rank": ints} of the test just run, one entry per held-out
-    interaction, in user order; None (with a note) where the model is evaluated by a trainer of its own."""
+    interaction, in user order, and with ``cold_start_items`` "cold": whether each held-out item was withheld from
+    training; None (with a note) where the model is evaluated by a trainer of its own."""
     ranks = getattr(getattr(trainer, "evaluation", None), "ranks", None)
     if ranks is None:
         run.notes.append("test_ranks: this model's test was not ranked by the plugin's evaluation; no ranks written")
@@ -120,9 +121,10 @@ def held_out_ranks(run, trainer):
     dataset = loader_dataset(run.test_data)
     users, items, rank = ranks
     order = torch.argsort(users, stable=True)
+    cold = getattr(dataset, "cold_items", None)
     return {"user": [str(t) for t in dataset.id2token(dataset.uid_field, users[order].numpy())],
             "item": [str(t) for t in dataset.id2token(dataset.iid_field, items[order].numpy())],
-            "rank": rank[order].tolist()}
+            "rank": rank[order].tolist(), **({"cold": cold[items[order]].tolist()} if cold is not None else {})}
 
 
 def test_by_item_group(run, trainer):

@@ -65,11 +65,12 @@ def test_the_cold_table_counts_the_hits_behind_cold_hit_at_5():
 
 
 def test_the_paired_table_reads_each_gap_against_its_standard_error(monkeypatch, tmp_path):
-    row = {"part": "paired", "dataset": "ml-100k", "convention": "kept", "variant": "fusion", "against": "id", "seeds": [3, 3], "users": 943,
+    row = {"part": "paired", "dataset": "ml-100k", "convention": "kept", "variant": "fusion", "against": "id", "seeds": [3, 3], "users": 943, "metric": "ndcg@5",
            "first": 0.0430, "second": 0.0376, "difference": -0.0054, "se": 0.0040, "ci95": [-0.01324, 0.00244],
            "p": 0.18, "largest_gap_to_reported": 2e-5}
     page = "\n".join(encoders.paired_section([row]))
-    assert "| ml-100k | kept | fusion | id | 3, 3 | 943 | 0.0430 | 0.0376 | -0.0054 ± 0.0040 | -0.0132 to +0.0024 | 0.18 |" in page
+    assert ("| ml-100k | kept | fusion | id | NDCG@5 | 3, 3 | 943 | 0.0430 | 0.0376 | -0.0054 ± 0.0040 | -0.0132 to "
+            "+0.0024 | 0.18 |") in page
     assert "largest gap 2.0e-05" in page
     # Without kept compare runs the part tests nothing and writes no row.
     for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
@@ -138,3 +139,48 @@ def test_a_retested_variant_tests_the_default_runs_checkpoint_again_and_keeps_it
     assert (row["epochs_run"], row["epochs_to_best"], row["seconds_per_epoch"]) == (2, 2, 10.0)
     assert rows["fusion"]["kept"] == metrics(0.025)  # the source's own row, as kept
     assert "| ml-100k | fusion expected-id | 1 | 0.0270 |" in encoders.pages()["encoders"]
+
+
+def test_paired_compares_the_cold_users_seed_by_seed_and_tests_kept_cold_runs_again_for_their_ranks(monkeypatch,
+                                                                                                    tmp_path):
+    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
+        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
+    workdir = tmp_path / "saved" / "encoders" / "encoders"
+    workdir.mkdir(parents=True)
+    users = [str(u) for u in range(1, 21)]
+
+    def ranks(seed, offset):  # seed s: users 1..5 (seed 0) or 6..10 (seed 1) hold a cold item
+        cold = [5 * seed < int(u) <= 5 * seed + 5 for u in users]
+        return {"user": users, "item": users, "rank": [1 + (int(u) + offset) % 7 for u in users], "cold": cold}
+
+    def cold_ndcg(r):
+        picked = [x for x, c in zip(r["rank"], r["cold"]) if c]
+        return sum(1 / math.log2(x + 1) for x in picked if x <= 5) / len(picked)
+
+    for seed in (0, 1):
+        for variant, offset in (("text", 0), ("fusion", 3)):
+            r = ranks(seed, offset)
+            encoders.harness.update(str(workdir / f"{encoders.key_of('cold', 'ml-100k', variant, f's{seed}')}.json"),
+                                    lambda old: {"checkpoint": f"{variant}-s{seed}.pth", "test_ranks": r,
+                                                 "test_result_cold": {"ndcg@5": cold_ndcg(r)}})
+        # the re-tested variant's kept run was made before cold runs wrote ranks
+        encoders.harness.update(str(workdir / f"{encoders.key_of('cold', 'ml-100k', 'fusion expected-id', f's{seed}')}"
+                                              ".json"), lambda old: {"checkpoint": None})
+    calls = []
+
+    def trial(run_id, dataset, options, runs_dir, data_path=None):
+        calls.append((run_id, options["init_from"], options["fusion_eval_id"], options["seed"]))
+        r = ranks(options["seed"], 5)
+        return {"checkpoint": None, "test_ranks": r, "test_result_cold": {"ndcg@5": cold_ndcg(r)}}
+
+    monkeypatch.setattr(encoders.harness, "trial", trial)
+    assert encoders.main(["--datasets", "ml-100k", "--seeds", "0,1", "--part", "paired",
+                          "--variants", "text,fusion,fusion expected-id"]) == 0
+    assert calls == [(f"cold-ml-100k-fusion_expected-id-s{s}-ranks", f"fusion-s{s}.pth", "expected", s) for s in (0, 1)]
+    rows = encoders.harness.load(str(tmp_path / "results" / "encoders.json"))["rows"]
+    cold = {(r["variant"], r["metric"]): r for r in rows if r["convention"] == "cold users, kept"}
+    assert set(cold) == {(v, m) for v in ("fusion", "fusion expected-id") for m in ("hit@5", "ndcg@5")}
+    assert all(r["against"] == "text" and r["users"] == 10 and r["seeds"] == [2, 2] for r in cold.values())
+    text_hits = sum(1 + (u + 0) % 7 <= 5 for u in range(1, 11)) / 10
+    assert cold[("fusion", "hit@5")]["first"] == pytest.approx(text_hits)
+    assert max(r["largest_gap_to_reported"] for r in rows) < 1e-12

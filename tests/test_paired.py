@@ -61,3 +61,29 @@ def test_paired_comparison_of_two_models_and_of_a_model_with_itself(tmp_path, ca
     other["test_ranks"]["item"][0] = "not an item"
     with pytest.raises(ValueError, match="same users and held-out items|do not share"):
         paired.compare([first], [other])
+
+
+def test_cold_users_are_marked_in_the_ranks_and_compared_seed_by_seed(tmp_path, capsys):
+    cold = {"eval_args": {"mode": "full"}, "cold_start_items": 0.1, "epochs": 0}  # untrained: ranks differ all the same
+    text = [trained(tmp_path, f"text{s}", seed=s, **cold) for s in (0, 1)]
+    fused = [trained(tmp_path, f"fusion{s}", seed=s, item_encoder="fusion", **cold) for s in (0, 1)]
+    for result in text + fused:
+        flags = result["test_ranks"]["cold"]
+        assert sum(flags) == result["test_users_cold"] > 0
+        values, _ = paired.per_user(result["test_ranks"], "ndcg@5")
+        mean = sum(v for v, c in zip(values.values(), flags) if c) / sum(flags)  # values in user order, as flags
+        assert round(mean, 4) == pytest.approx(result["test_result_cold"]["ndcg@5"])
+    assert text[0]["test_ranks"]["cold"] != text[1]["test_ranks"]["cold"]  # the seed draws the cold items
+    out = paired.compare_within(text, fused, "cold")
+    assert out["users"] == text[0]["test_users_cold"] + text[1]["test_users_cold"]
+    expected_first = sum(r["test_result_cold"]["ndcg@5"] * r["test_users_cold"] for r in text) / out["users"]
+    assert out["first"] == pytest.approx(expected_first, abs=1e-4)
+    assert paired.compare_within(text, text, "cold")["difference"] == 0
+    with pytest.raises(ValueError, match="does not share its test users, held-out items and cold items"):
+        paired.compare_within(text, fused[::-1], "cold")  # seeds crossed
+    assert paired.main([str(tmp_path / "text0.json"), str(tmp_path / "text1.json"), "--vs",
+                        str(tmp_path / "fusion0.json"), str(tmp_path / "fusion1.json"), "--group", "cold"]) == 0
+    assert f"ndcg@5 over {out['users']} cold users" in capsys.readouterr().out
+    plain = trained(tmp_path, "plain", eval_args={"mode": "full"}, epochs=0)
+    with pytest.raises(ValueError, match="test_ranks has no 'cold' column"):
+        paired.compare_within([plain], [plain], "cold")

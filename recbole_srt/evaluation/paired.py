@@ -1,6 +1,7 @@
 """Two models compared on the same test users: the mean per-user difference and its standard error.
 
     python -m recbole_srt.evaluation.paired A.json [A2.json ...] --vs B.json [B2.json ...] [--metric ndcg@5]
+        [--group cold]
 
 Each file is a results file written with ``test_ranks: True``. Seeds of one model are averaged per user first,
 then the two models are paired user by user. Why paired over users: the seeds of a run share one test set, so
@@ -8,6 +9,10 @@ the sd over seeds says how much training varies, not how much the figure would m
 of a few hundred or thousand users the second is often the larger, and a gap between two models can only be read
 against it. The standard error is that of the mean of the per-user differences (the
 paired t-test's), which accounts for the two models doing well on the same users.
+
+``--group cold`` (runs with ``cold_start_items``): only the users whose held-out item was withheld from training.
+Which items are cold depends on the seed, so the runs are paired seed by seed instead (A's first file with B's
+first, ...) and the (seed, user) differences pooled.
 """
 
 import argparse
@@ -52,13 +57,38 @@ def compare(first, second, metric="ndcg@5"):
     if items_a != items_b:
         raise ValueError("the two models were not tested on the same users and held-out items")
     users = sorted(a)
-    x, y = np.array([a[u] for u in users]), np.array([b[u] for u in users])
+    return summary(np.array([a[u] for u in users]), np.array([b[u] for u in users]), metric, [len(first), len(second)])
+
+
+def compare_within(first, second, group, metric="ndcg@5"):
+    """second − first over the entries of ``group`` (a boolean column of test_ranks, such as "cold"), the runs
+    paired in order (the same seed on both sides) and the (run, user) differences pooled; as :func:`compare`."""
+    if len(first) != len(second):
+        raise ValueError(f"--group {group}: the runs are paired seed by seed, so both sides need as many "
+                         f"({len(first)} against {len(second)})")
+    x, y = [], []
+    for a, b in zip(first, second):
+        if group not in a["test_ranks"] or group not in b["test_ranks"]:
+            raise ValueError(f"test_ranks has no {group!r} column (cold: run with cold_start_items)")
+        values_a, items_a = per_user(a["test_ranks"], metric)
+        values_b, items_b = per_user(b["test_ranks"], metric)
+        in_a = dict(zip(a["test_ranks"]["user"], a["test_ranks"][group]))
+        if items_a != items_b or in_a != dict(zip(b["test_ranks"]["user"], b["test_ranks"][group])):
+            raise ValueError(f"a pair of runs does not share its test users, held-out items and {group} items "
+                             "(another split or seed?)")
+        users = sorted(u for u, chosen in in_a.items() if chosen)
+        x += [values_a[u] for u in users]
+        y += [values_b[u] for u in users]
+    return summary(np.array(x), np.array(y), metric, [len(first), len(second)])
+
+
+def summary(x, y, metric, seeds):
     d = y - x
     se = float(d.std(ddof=1) / math.sqrt(len(d))) if len(d) > 1 else float("nan")
     p = float(stats.ttest_rel(y, x).pvalue) if se > 0 else 1.0
-    return {"metric": metric, "users": len(users), "first": float(x.mean()), "second": float(y.mean()),
+    return {"metric": metric, "users": len(d), "first": float(x.mean()), "second": float(y.mean()),
             "difference": float(d.mean()), "se": se, "ci95": [float(d.mean() - 1.96 * se), float(d.mean() + 1.96 * se)],
-            "p": p, "seeds": [len(first), len(second)]}
+            "p": p, "seeds": seeds}
 
 
 def load(path):
@@ -77,13 +107,17 @@ def main(argv=None):
     parser.add_argument("first", nargs="+", help="results files of model A (its seeds)")
     parser.add_argument("--vs", nargs="+", required=True, help="results files of model B (its seeds)")
     parser.add_argument("--metric", default="ndcg@5")
+    parser.add_argument("--group", default=None,
+                        help="only the users of this test_ranks column (cold), the files paired seed by seed")
     args = parser.parse_args(argv)
     try:
-        out = compare([load(p) for p in args.first], [load(p) for p in args.vs], args.metric)
+        first, second = [load(p) for p in args.first], [load(p) for p in args.vs]
+        out = (compare_within(first, second, args.group, args.metric) if args.group
+               else compare(first, second, args.metric))
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"{out['metric']} over {out['users']} users (seeds {out['seeds'][0]} vs {out['seeds'][1]}): "
+    print(f"{out['metric']} over {out['users']} {args.group + ' ' if args.group else ''}users (seeds {out['seeds'][0]} vs {out['seeds'][1]}): "
           f"A {out['first']:.4f}, B {out['second']:.4f}; B - A {out['difference']:+.4f} ± {out['se']:.4f} "
           f"(standard error, paired over users; 95 % CI {out['ci95'][0]:+.4f} to {out['ci95'][1]:+.4f}; "
           f"paired t-test p = {out['p']:.3g})")
