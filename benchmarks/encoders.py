@@ -114,28 +114,29 @@ class Study:
             harness.update(path, lambda old: result)
         return harness.load(path)
 
+    @staticmethod
+    def key(part, dataset, variant, seed):
+        if (part, variant) == ("compare", "fusion"):  # the default recipe's runs are its ablation variant's
+            variant = DEFAULT_FUSION
+        return key_of(part if part != "ablation" else "compare", dataset, variant, f"s{seed}")
+
     def row(self, part, dataset, variant, seed, options, masked=True):
-        key = key_of(part if part != "ablation" else "compare", dataset, variant, f"s{seed}")
+        key = self.key(part, dataset, variant, seed)
         if part == "compare":  # the paired part reads these ranks (runs kept from before the key are tested again)
             options = {**options, "test_ranks": True}
-        if (part, variant) == ("compare", "fusion"):  # the default recipe's runs are its ablation variant's
-            key = key_of("compare", dataset, DEFAULT_FUSION, f"s{seed}")
         if variant in RETESTED:  # the source variant's run (trained if not kept yet), validated and tested again
             source, extra = RETESTED[variant]
-            trained = self.row(part, dataset, source, seed, {**{k: v for k, v in options.items() if k not in extra},
-                                                             **{k: v for k, v in options_of(source).items() if k in extra}},
-                               masked=False)
+            trained = self.run(self.key(part, dataset, source, seed), dataset, {
+                **{k: v for k, v in options.items() if k not in extra},
+                **{k: v for k, v in options_of(source).items() if k in extra}, "seed": seed})
             if trained is None:
                 return None
-            checkpoint = harness.load(os.path.join(self.workdir, f"{trained['key']}.json"))["checkpoint"]
-            options = {**options, "init_from": checkpoint, "epochs": 0}
+            options = {**options, "init_from": trained["checkpoint"], "epochs": 0}
         result = self.run(key, dataset, {**options, "seed": seed})
         if result is None:  # --kept: not run yet
             return None
         if variant in RETESTED:  # the training's own record is the source run's
-            result = {**harness.load(os.path.join(self.workdir, f"{trained['key']}.json")),
-                      **{k: v for k, v in result.items() if k.startswith(("test_", "best_valid"))},
-                      "checkpoint": checkpoint}
+            result = {**trained, **{k: v for k, v in result.items() if k.startswith(("test_", "best_valid"))}}
         history = result["history"]  # one entry per validation; train_seconds is cumulative over the epochs
         best = max(history, key=lambda h: h.get("ndcg@5", -1)) if history else None
         epochs = history[-1]["epoch"] + 1 if history else 0
@@ -166,7 +167,7 @@ class Study:
         ranks, reproduced = {}, []
         for variant in variants:
             for seed in seeds:
-                key = key_of("compare", dataset, DEFAULT_FUSION if variant == "fusion" else variant, f"s{seed}")
+                key = self.key("compare", dataset, variant, seed)
                 path = os.path.join(self.workdir, f"{key}.json")
                 if not os.path.isfile(path):
                     continue
@@ -204,14 +205,14 @@ class Study:
     def cold_ranks(self, dataset, variant, seed):
         """The cold run's result with test_ranks (a run kept from before the cold part wrote them: its best
         checkpoint tested again), or None if it was not run."""
-        key = key_of("cold", dataset, variant, f"s{seed}")
+        key = self.key("cold", dataset, variant, seed)
         path = os.path.join(self.workdir, f"{key}.json")
         if not os.path.isfile(path):
             return None
         result = harness.load(path)
         if "test_ranks" in result:
             return result
-        trained = key if variant not in RETESTED else key_of("cold", dataset, RETESTED[variant][0], f"s{seed}")
+        trained = key if variant not in RETESTED else self.key("cold", dataset, RETESTED[variant][0], seed)
         checkpoint = harness.load(os.path.join(self.workdir, f"{trained}.json"))["checkpoint"]
         return self.run(f"{key}-ranks", dataset, {**options_of(variant), **COLD, "seed": seed,
                                                    "init_from": checkpoint, "epochs": 0})
