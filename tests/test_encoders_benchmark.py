@@ -28,8 +28,10 @@ def test_every_variant_runs_under_its_own_key_and_fusion_is_its_default_recipe()
     assert options["fusion"] == options[encoders.DEFAULT_FUSION]
     from recbole_srt.model.item_encoders.fusion import FusionItemEncoder
 
-    defaults = FusionItemEncoder.config_keys  # the page's "fusion" row is the encoder's default recipe
-    assert all(defaults[k] == v for k, v in encoders.FUSION[encoders.DEFAULT_FUSION].items())
+    # the page's "fusion" rows are the default recipe's training, "fusion expected-id" the default itself
+    defaults = {k: v for k, v in FusionItemEncoder.config_keys.items() if k.startswith("fusion_")}
+    assert {**encoders.FUSION[encoders.DEFAULT_FUSION], **encoders.RETESTED["fusion expected-id"][1]} == defaults
+    assert encoders.RETESTED["fusion expected-id"][0] == "fusion"
     assert all(o["item_encoder"] == "fusion" for v, o in options.items() if v.startswith("fusion"))
     keys = [encoders.key_of("compare", "beauty", v, "s0") for v in options]
     assert len(set(keys)) == len(keys)

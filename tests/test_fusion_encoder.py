@@ -46,7 +46,7 @@ def test_an_item_never_trained_on_is_its_text_exactly_and_its_id_row_never_moves
 
 
 def test_id_dropout_drops_whole_items_while_training_only():
-    encoder = make_run("SRT", item_encoder="fusion", fusion_id_dropout=0.5).model.item_encoder
+    encoder = make_run("SRT", item_encoder="fusion", fusion_id_dropout=0.5, fusion_eval_id="full").model.item_encoder
     items = torch.arange(1, encoder.n_items)
     with torch.no_grad():
         encoder.id_embedding.weight.normal_()
@@ -117,7 +117,7 @@ def test_interpolate_takes_the_shrinkage_estimate_and_leaves_a_cold_item_its_tex
     warm = torch.nonzero(run.catalog.train_counts > 0).flatten()
     with torch.no_grad():
         encoder.id_embedding.weight.normal_()
-        w = encoder.id_weight[warm].unsqueeze(-1)
+        w = 0.5 * encoder.id_weight[warm].unsqueeze(-1)  # fusion_eval_id expected: the mean under dropout 0.5
         torch.testing.assert_close(encoder(warm), (1 - w) * text_part(encoder, warm) + w * encoder.id_embedding(warm))
         torch.testing.assert_close(encoder(cold), text_part(encoder, cold))
     with pytest.raises(ConfigError, match="fusion_form must be 'sum' or 'interpolate', got 'mean'"):
