@@ -353,8 +353,9 @@ def compare_section(rows):
     lines = ["## Text, id, text+id and fusion", "",
              f"`fusion` is {DEFAULT_FUSION}: "
              + ", ".join(f"{k} {v}" for k, v in FUSION[DEFAULT_FUSION].items()) + " (the default until this page "
-             "measured `fusion_eval_id`); `fusion expected-id` is the default since, fusion_eval_id expected. Test "
-             "metrics on the best "
+             "measured `fusion_eval_id`). The default since, fusion_eval_id expected, is in two rows: `fusion "
+             "expected-id`, `fusion`'s checkpoints tested again, and `fusion m20 drop0.5 expected`, trained with it "
+             "so that its checkpoint is also chosen on validation with it. Test metrics on the best "
              "validation checkpoint, mean ± sd over the seeds; kept = the user's earlier items stay ranked (the SRT "
              "authors' convention), masked = they cannot be recommended. Goal: fusion's NDCG@5 at least the better of "
              "text and id minus its sd, under both conventions, and above both on two datasets of three. "
