@@ -8,6 +8,16 @@ from benchmarks import encoders
 from benchmarks.harness import paths
 
 
+@pytest.fixture
+def sandbox(monkeypatch, tmp_path):
+    """The study's folders under tmp_path; returns its work folder (where kept runs are)."""
+    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
+        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
+    workdir = tmp_path / "saved" / "encoders" / "encoders"
+    workdir.mkdir(parents=True)
+    return workdir
+
+
 def rows(values):
     """Compare rows of one dataset: {variant: [NDCG@5 kept, per seed]}."""
     return [{"variant": v, "kept": {"ndcg@5": x}} for v, xs in values.items() for x in xs]
@@ -47,9 +57,7 @@ def test_every_schedule_names_its_horizon_so_its_runs_outlive_a_change_of_defaul
     assert {k: config[k] for k in default} == default  # the row called default is SRT's default
 
 
-def test_kept_trains_nothing_and_writes_no_row_for_runs_not_made(monkeypatch, tmp_path):
-    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
-        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
+def test_kept_trains_nothing_and_writes_no_row_for_runs_not_made(monkeypatch, tmp_path, sandbox):
     monkeypatch.setattr(encoders.harness, "trial", lambda *a, **k: pytest.fail("--kept must not train"))
     assert encoders.main(["--kept", "--datasets", "ml-100k", "--seeds", "0", "--part", "compare,cold"]) == 0
     assert not (tmp_path / "results" / "encoders.json").exists()  # no run kept: no row, no command recorded
@@ -66,7 +74,7 @@ def test_the_cold_table_counts_the_hits_behind_cold_hit_at_5():
     assert "| 4,400 | 50 |" in page  # 20 + 30 hits over both seeds' cold users
 
 
-def test_the_paired_table_reads_each_gap_against_its_standard_error(monkeypatch, tmp_path):
+def test_the_paired_table_reads_each_gap_against_its_standard_error(monkeypatch, tmp_path, sandbox):
     row = {"part": "paired", "dataset": "ml-100k", "convention": "kept", "variant": "fusion", "against": "id", "seeds": [3, 3], "users": 943, "metric": "ndcg@5",
            "first": 0.0430, "second": 0.0376, "difference": -0.0054, "se": 0.0040, "ci95": [-0.01324, 0.00244],
            "p": 0.18, "largest_gap_to_reported": 2e-5}
@@ -75,20 +83,15 @@ def test_the_paired_table_reads_each_gap_against_its_standard_error(monkeypatch,
             "+0.0024 | 0.18 |") in page
     assert "largest gap 2.0e-05" in page
     # Without kept compare runs the part tests nothing and writes no row.
-    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
-        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
     monkeypatch.setattr(encoders.harness, "trial", lambda *a, **k: pytest.fail("nothing to test again"))
     assert encoders.main(["--datasets", "ml-100k", "--seeds", "0", "--part", "paired"]) == 0
     assert encoders.harness.load(str(tmp_path / "results" / "encoders.json")).get("rows", []) == []
 
 
-def test_paired_reads_the_ranks_compare_runs_wrote_and_tests_nothing_again(monkeypatch, tmp_path):
-    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
-        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
+def test_paired_reads_the_ranks_compare_runs_wrote_and_tests_nothing_again(monkeypatch, tmp_path, sandbox):
     monkeypatch.setattr(encoders.harness, "trial", lambda *a, **k: pytest.fail("the written ranks must be read"))
     users = [str(u) for u in range(1, 41)]
-    workdir = tmp_path / "saved" / "encoders" / "encoders"
-    workdir.mkdir(parents=True)
+    workdir = sandbox
     for offset, variant in enumerate(("text", "id", "text+id", encoders.DEFAULT_FUSION)):
         ranks = {"user": users, "item": users, "rank": [1 + (u + offset) % 7 for u in range(len(users))]}
         ndcg = sum(1 / math.log2(r + 1) for r in ranks["rank"] if r <= 5) / len(users)
@@ -108,11 +111,8 @@ def metrics(ndcg):
 
 
 def test_a_retested_variant_tests_the_default_runs_checkpoint_again_and_keeps_its_training_record(monkeypatch,
-                                                                                                   tmp_path):
-    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
-        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
-    workdir = tmp_path / "saved" / "encoders" / "encoders"
-    workdir.mkdir(parents=True)
+                                                                                                   tmp_path, sandbox):
+    workdir = sandbox
     trained = {"checkpoint": "fusion-s0.pth", "history": [{"epoch": e, "train_seconds": 10.0 * (e + 1), "ndcg@5": n}
                                                           for e, n in enumerate((0.02, 0.03))],
                "best_valid_result": {"ndcg@5": 0.03}, "test_result": metrics(0.025), "stopped_by": "epochs",
@@ -144,11 +144,8 @@ def test_a_retested_variant_tests_the_default_runs_checkpoint_again_and_keeps_it
 
 
 def test_paired_compares_the_cold_users_seed_by_seed_and_tests_kept_cold_runs_again_for_their_ranks(monkeypatch,
-                                                                                                    tmp_path):
-    for name in ("RESULTS", "DOCS", "SAVED", "DATA"):
-        monkeypatch.setattr(paths, name, str(tmp_path / name.lower()))
-    workdir = tmp_path / "saved" / "encoders" / "encoders"
-    workdir.mkdir(parents=True)
+                                                                                                    tmp_path, sandbox):
+    workdir = sandbox
     users = [str(u) for u in range(1, 21)]
 
     def ranks(seed, offset):  # seed s: users 1..5 (seed 0) or 6..10 (seed 1) hold a cold item
