@@ -132,9 +132,8 @@ class Study:
             options = {**options, "test_ranks": True}
         if variant in RETESTED:  # the source variant's run (trained if not kept yet), validated and tested again
             source, extra = RETESTED[variant]
-            trained = self.run(self.key(part, dataset, source, seed), dataset, {
-                **{k: v for k, v in options.items() if k not in extra},
-                **{k: v for k, v in options_of(source).items() if k in extra}, "seed": seed})
+            trained = self.run(self.key(part, dataset, source, seed), dataset,
+                               {**options, **{k: options_of(source)[k] for k in extra}, "seed": seed})
             if trained is None:
                 return None
             options = {**options, "init_from": trained["checkpoint"], "epochs": 0}

@@ -115,9 +115,8 @@ def pooled(pairs):
     test_ranks}), ...]: each user's NDCG@5 averaged over the seeds whose subset holds the user (the seeds' subsets
     overlap, and at 100 % they are the same users), then one paired test over the users, each counted once."""
     import numpy as np
-    from scipy.stats import ttest_1samp
 
-    from recbole_srt.evaluation.paired import per_user
+    from recbole_srt.evaluation.paired import per_user, summary
 
     out = {}
     for convention in ("unmasked", "masked"):
@@ -129,12 +128,10 @@ def pooled(pairs):
                 scratch.setdefault(user, []).append(value)
                 tuned.setdefault(user, []).append(second[user])
         users = sorted(scratch)
-        x, y = (np.array([np.mean(side[u]) for u in users]) for side in (scratch, tuned))
-        d = y - x
-        se = float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else float("nan")
-        out[convention] = {"users": len(users), "seeds": len(pairs), "scratch": float(x.mean()),
-                           "fine-tuned": float(y.mean()), "difference": float(d.mean()), "se": se,
-                           "p": float(ttest_1samp(d, 0).pvalue) if se > 0 else 1.0}
+        found = summary(*(np.array([np.mean(side[u]) for u in users]) for side in (scratch, tuned)), "ndcg@5",
+                        len(pairs))
+        out[convention] = {"users": found["users"], "seeds": len(pairs), "scratch": found["first"],
+                           "fine-tuned": found["second"], **{k: found[k] for k in ("difference", "se", "p")}}
     return out
 
 

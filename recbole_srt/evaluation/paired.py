@@ -117,7 +117,8 @@ def main(argv=None):
     except (ValueError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"{out['metric']} over {out['users']} {args.group + ' ' if args.group else ''}users (seeds {out['seeds'][0]} vs {out['seeds'][1]}): "
+    users = f"{out['users']} {args.group} users" if args.group else f"{out['users']} users"
+    print(f"{out['metric']} over {users} (seeds {out['seeds'][0]} vs {out['seeds'][1]}): "
           f"A {out['first']:.4f}, B {out['second']:.4f}; B - A {out['difference']:+.4f} ± {out['se']:.4f} "
           f"(standard error, paired over users; 95 % CI {out['ci95'][0]:+.4f} to {out['ci95'][1]:+.4f}; "
           f"paired t-test p = {out['p']:.3g})")

@@ -44,8 +44,8 @@ class FusionItemEncoder(TextIDItemEncoder):
         # of the recipes tried (docs/results/encoders.md)
         "fusion_id_dropout": 0.5,
         "fusion_form": "sum",  # sum: text + w id; interpolate: (1 - w) text + w id
-        # expected: (1 - fusion_id_dropout) w id at validation and test; full: w id. expected ranks cold items as
-        # text does and warm ones no worse (docs/results/encoders.md)
+        # expected: (1 - fusion_id_dropout) w id at validation and test; full: w id. Under full, cold items rank
+        # well below text's; expected brings them close and warm items no lower (docs/results/encoders.md)
         "fusion_eval_id": "expected",
     }
 
