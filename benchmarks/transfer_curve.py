@@ -72,33 +72,47 @@ def subset(target, percent, seed):
     return f"{target}-{size}", out, users
 
 
-def row(variant, name, dataset, data_path, options, seed, workdir, log, masked=None, cold=False, ranked=False):
+class NotKept(Exception):
+    """A run that a kept-runs-only pass (``train`` False) does not find."""
+
+
+def run(name, dataset, options, workdir, log, train=True, data_path=None):
+    """transfer.run; with ``train`` False, a kept run's result or NotKept."""
+    result = transfer.run(name, dataset, options, workdir, log, train=train, data_path=data_path)
+    if result is None:
+        raise NotKept(name)
+    return result
+
+
+def row(variant, name, dataset, data_path, options, seed, workdir, log, masked=None, cold=False, ranked=False,
+        train=True):
     """One variant's runs: the unmasked test, the masked test (``masked``: the options of that run, given the
     first's result), and with ``cold`` the same training with 10 % of the items withheld. With ``ranked`` (and
-    ``masked``), the row is returned with {convention: a result holding ``test_ranks``} beside it."""
+    ``masked``), the row is returned with {convention: a result holding ``test_ranks``} beside it. With ``train``
+    False, kept runs only (NotKept when one is missing)."""
     ranks = {"test_ranks": True} if ranked else {}
-    first = transfer.run(name, dataset, {**options, **ranks, "seed": seed}, workdir, log, data_path=data_path)
+    first = run(name, dataset, {**options, **ranks, "seed": seed}, workdir, log, train, data_path=data_path)
     out = {"variant": variant, "seed": seed, "unmasked": first["test_result"], "epochs_trained": len(first["history"]),
            "wall_seconds": first["wall_seconds"]}
     tested = {"unmasked": first}
     if masked is not None:
-        again = transfer.run(f"{name}-masked", dataset, {**masked(first), **ranks, "seed": seed,
-                                                         "eval_mask_history": True}, workdir, log, data_path=data_path)
+        again = run(f"{name}-masked", dataset, {**masked(first), **ranks, "seed": seed, "eval_mask_history": True},
+                    workdir, log, train, data_path=data_path)
         out["masked"], out["wall_seconds"] = again["test_result"], out["wall_seconds"] + again["wall_seconds"]
         tested["masked"] = again
     if cold:
-        again = transfer.run(f"{name}-cold", dataset, {**options, "seed": seed, "cold_start_items": 0.1}, workdir,
-                             log, data_path=data_path)
+        again = run(f"{name}-cold", dataset, {**options, "seed": seed, "cold_start_items": 0.1}, workdir, log,
+                    train, data_path=data_path)
         out["cold"], out["warm"] = again["test_result_cold"], again["test_result_warm"]
         out["wall_seconds"] += again["wall_seconds"]
     if not ranked or masked is None:
         return out
     for convention, result in tested.items():  # runs kept from before the study wrote ranks: their best weights
         if "test_ranks" not in result:         # tested again (evaluation only)
-            tested[convention] = transfer.run(
+            tested[convention] = run(
                 f"{name}-ranks-{convention}", dataset, {**masked(first), "seed": seed, "test_ranks": True,
                                                         "eval_mask_history": convention == "masked"},
-                workdir, log, data_path=data_path)
+                workdir, log, train, data_path=data_path)
     return out, tested
 
 
@@ -135,8 +149,8 @@ def pooled(pairs):
     return out
 
 
-def cell(target, percent, size, seed, mode, tokenizer, checkpoint, workdir, log):
-    """Scratch, zero-shot and fine-tuned of one preset on one subset and seed."""
+def cell(target, percent, size, seed, mode, tokenizer, checkpoint, workdir, log, train=True):
+    """Scratch, zero-shot and fine-tuned of one preset on one subset and seed (``train`` False: kept runs only)."""
     dataset, data_path, _ = subset(target, percent, seed)
     common = {**PINNED, "preset": size, "tokenizer_path": tokenizer, "stopping_step": mode["stopping_step"]}
     longer = mode["epochs"] + preset(size)["n_layers"] * mode["stage_epochs"]  # fine-tuning's stages included
@@ -146,16 +160,28 @@ def cell(target, percent, size, seed, mode, tokenizer, checkpoint, workdir, log)
 
     def on_best(fallback):  # the masked test on the run's best weights (the pre-trained ones when it trained none)
         return lambda result: {**common, "init_from": result["checkpoint"] or fallback, "epochs": 0}
-    control = [row(f"scratch, {mode['long_epochs']} epochs", f"{name}-scratch-e{mode['long_epochs']}-s{seed}", dataset,
-                   data_path, {**common, "epochs": mode["long_epochs"]}, seed, workdir, log, masked=on_best(None))] \
-        if percent <= LONG_SHARE else []
     scratch, scratch_ranks = row("scratch", f"{name}-scratch-e{longer}-s{seed}", dataset, data_path,
                                  {**common, "epochs": longer}, seed, workdir, log, masked=on_best(None), cold=True,
-                                 ranked=True)
+                                 ranked=True, train=train)
+    control = []
+    if percent <= LONG_SHARE:
+        def long(run_it):
+            return [row(f"scratch, {mode['long_epochs']} epochs", f"{name}-scratch-e{mode['long_epochs']}-s{seed}",
+                        dataset, data_path, {**common, "epochs": mode["long_epochs"]}, seed, workdir, log,
+                        masked=on_best(None), train=run_it)]
+        try:
+            control = long(False)  # kept
+        except NotKept:
+            # Only where early stopping did not end scratch before its horizon: otherwise the longer run, with a
+            # constant rate and the same seed, repeats scratch's and stops where it stopped (as all 18 of the first
+            # preset's did, docs/results/transfer_curve.md)
+            if scratch["epochs_trained"] >= longer:
+                control = long(train)
     zero = row("zero-shot", f"{name}-zero_shot-s{seed}", dataset, data_path,
-               {**common, "init_from": checkpoint, "epochs": 0}, seed, workdir, log, masked=on_best(checkpoint))
+               {**common, "init_from": checkpoint, "epochs": 0}, seed, workdir, log, masked=on_best(checkpoint),
+               train=train)
     fine, fine_ranks = row("fine-tuned", f"{name}-finetuned-s{seed}", dataset, data_path, tuned, seed, workdir, log,
-                           masked=on_best(checkpoint), cold=True, ranked=True)
+                           masked=on_best(checkpoint), cold=True, ranked=True, train=train)
     return control + [scratch, zero, {**fine, "paired_vs_scratch": paired(fine_ranks, scratch_ranks)}], \
         (fine_ranks, scratch_ranks)
 
@@ -195,35 +221,49 @@ def study(args, argv):
         report.figure(result, os.path.join(harness.paths.DOCS, name))
         return result
 
+    cells = [(percent, size, target, seed) for percent in percents for size in sizes
+             if size == sizes[0] or percent <= mode["larger_upto"] for target in targets for seed in seeds]
+
+    def add(percent, size, target, seed, train):
+        """One cell's rows (most popular with the first preset); with ``train`` False kept runs only (NotKept)."""
+        if size not in checkpoints:
+            pre = run(f"pretrain-{size}", CORPUS, {**PINNED, "preset": size, "tokenizer_path": tokenizer,
+                                                  "stopping_step": mode["stopping_step"], "seed": 0,
+                                                  "epochs": mode["pretrain_epochs"]}, workdir, log, train=train)
+            checkpoints[size] = (pre["checkpoint"], pre["wall_seconds"])
+        dataset, data_path, users = subset(target, percent, seed)
+        where = {"target": target, "percent": percent, "users": users}
+        found = []
+        if size == sizes[0]:  # most popular does not depend on the model's size
+            popular = row("most-popular", f"{target}-u{percent}-most_popular-s{seed}", dataset, data_path,
+                          {"model": "MostPop"}, seed, workdir, log, masked=lambda result: {"model": "MostPop"},
+                          train=train)
+            found.append({**popular, **where, "preset": None})
+        cell_rows, ranks = cell(target, percent, size, seed, mode, tokenizer, checkpoints[size][0], workdir, log,
+                                train)
+        rows.extend(found + [{**r, **where, "preset": size} for r in cell_rows])  # the whole cell or nothing
+        ranked.setdefault((size, percent, target), []).append(ranks)
+        together[:] = [e for e in together if (e["preset"], e["percent"], e["target"]) != (size, percent, target)] \
+            + [{"preset": size, "percent": percent, "target": target, **pooled(ranked[size, percent, target])}]
+
     with open(os.path.join(workdir, "commands.log"), "a", encoding="utf-8") as log:
         tokenizer = corpus(log)
-        # the smallest preset first, smaller targets first: a stopped study has the small end of the curves
-        for size in sizes:
-            for percent in percents:
-                if size != sizes[0] and percent > mode["larger_upto"]:
-                    continue
-                if size not in checkpoints:
-                    pre = transfer.run(f"pretrain-{size}", CORPUS, {**PINNED, "preset": size, "tokenizer_path": tokenizer,
-                                                                 "stopping_step": mode["stopping_step"], "seed": 0,
-                                                                 "epochs": mode["pretrain_epochs"]}, workdir, log)
-                    checkpoints[size] = (pre["checkpoint"], pre["wall_seconds"])
-                for target in targets:
-                    for seed in seeds:
-                        dataset, data_path, users = subset(target, percent, seed)
-                        where = {"target": target, "percent": percent, "users": users}
-                        if size == sizes[0]:  # most popular does not depend on the model's size
-                            popular = row("most-popular", f"{target}-u{percent}-most_popular-s{seed}", dataset,
-                                          data_path, {"model": "MostPop"}, seed, workdir, log,
-                                          masked=lambda result: {"model": "MostPop"})
-                            rows.append({**popular, **where, "preset": None})
-                        cell_rows, ranks = cell(target, percent, size, seed, mode, tokenizer,
-                                                checkpoints[size][0], workdir, log)
-                        rows.extend({**r, **where, "preset": size} for r in cell_rows)
-                        ranked.setdefault((size, percent, target), []).append(ranks)
-                        together[:] = [e for e in together if (e["preset"], e["percent"], e["target"]) != (
-                            size, percent, target)] + [{"preset": size, "percent": percent, "target": target,
-                                                        **pooled(ranked[size, percent, target])}]
-                        write(False)
+        # First every cell whose runs are all kept, so that a resumed study's results and page hold them from its
+        # first write (a cell still to run ahead of them in the order would otherwise hide them for hours)
+        done = set()
+        for key in cells:
+            try:
+                add(*key, train=False)
+                done.add(key)
+            except NotKept:
+                pass
+        write(False)
+        # Then the rest, in order: smaller targets first, every preset at a share before the next share, so that a
+        # stopped study has the small end of the curves, where the larger presets are asked about, for every size
+        for key in cells:
+            if key not in done:
+                add(*key, train=True)
+                write(False)
     return {name: write(True)}
 
 

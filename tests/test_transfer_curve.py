@@ -163,7 +163,7 @@ def test_pooling_counts_a_user_once_over_the_seeds_that_hold_it():
 def test_new_runs_write_ranks_and_kept_runs_without_them_are_tested_again(monkeypatch):
     calls = []
 
-    def fake_run(name, dataset, options, workdir, log, data_path=None):
+    def fake_run(name, dataset, options, workdir, log, train=True, data_path=None):
         calls.append((name, options))
         ranks = {"test_ranks": {"user": ["1", "2"], "item": ["5", "6"], "rank": [1, 9]}}
         kept_before = name == "x-masked"  # a run kept from before the study wrote ranks: read, not run
@@ -181,3 +181,49 @@ def test_new_runs_write_ranks_and_kept_runs_without_them_are_tested_again(monkey
     assert all("test_ranks" in r for r in tested.values())
     pair = transfer_curve.paired(tested, tested)["unmasked"]
     assert pair["difference"] == 0 and pair["users"] == 2
+
+
+def test_a_resumed_study_shows_every_kept_cell_before_it_trains_and_runs_the_long_control_only_where_needed(
+        monkeypatch, tmp_path):
+    """The first preset's cells are kept, the second's are not and come first in the order at 5 %: the first
+    write already holds the kept 10 % cells, and nothing trains before it. The long scratch control trains where
+    scratch ran its whole horizon (5 %) and not where early stopping ended it (10 %)."""
+    import argparse
+
+    project_in(monkeypatch, tmp_path)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    events = []
+
+    def fake_run(name, dataset, options, workdir, log, train=True, data_path=None):
+        kept = "L2-H2-D64" in name or "most_popular" in name
+        if not kept and not train:
+            return None
+        if not kept:
+            events.append(("train", name))
+        # the second preset's scratch runs its whole horizon (10 + 4 layers x 2 epochs) at 5 %, 3 epochs at 10 %
+        epochs = 18 if "u5-L4" in name and "scratch-e18" in name else 3
+        return {"test_result": {"ndcg@5": 0.01}, "test_result_cold": {"ndcg@5": 0.0},
+                "test_result_warm": {"ndcg@5": 0.01}, "history": [{}] * epochs, "wall_seconds": 1.0,
+                "checkpoint": f"{name}.pth", "test_ranks": {"user": ["1"], "item": ["2"], "rank": [1]}}
+
+    def fake_update(path, change):
+        rows = change(None)["rows"]
+        events.append(("write", {(r["percent"], r["preset"]) for r in rows}))
+
+    monkeypatch.setattr(transfer_curve.transfer, "run", fake_run)
+    monkeypatch.setattr(transfer_curve, "corpus", lambda log: "tokenizer.model")
+    monkeypatch.setattr(transfer_curve, "subset", lambda target, percent, seed: (f"{target}-{percent}", "data", 100))
+    monkeypatch.setattr(transfer_curve, "corpus_size", lambda: {})
+    monkeypatch.setattr(transfer_curve, "pages", lambda: {})
+    monkeypatch.setattr(transfer_curve.harness, "update", fake_update)
+    monkeypatch.setattr(transfer_curve.harness, "publish", lambda pages: None)
+    monkeypatch.setattr(transfer_curve.report, "figure", lambda result, where: None)
+    args = argparse.Namespace(quick=False, seeds="0", fractions="5,10", presets="L2-H2-D64,L4-H2-D64",
+                              targets="beauty", threads=1)
+    transfer_curve.study(args, [])
+    assert events[0] == ("write", {(5, "L2-H2-D64"), (5, None), (10, "L2-H2-D64"), (10, None)})
+    trained = [name for kind, name in events if kind == "train"]
+    assert trained[0] == "pretrain-L4-H2-D64"
+    assert "beauty-u5-L4-H2-D64-scratch-e50-s0" in trained
+    assert "beauty-u10-L4-H2-D64-scratch-e50-s0" not in trained
+    assert events[-1][1] == {(p, s) for p in (5, 10) for s in ("L2-H2-D64", "L4-H2-D64", None)}
