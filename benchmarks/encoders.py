@@ -41,6 +41,10 @@ FUSION = {  # every key explicit: a variant means the same runs whatever fusion.
     # is chosen on validation under the same rule (fusion expected-id re-tests the default's checkpoints instead)
     "fusion m20 drop0.5 expected": {"fusion_count_prior": 20, "fusion_id_dropout": 0.5, "fusion_form": "sum",
                                     "fusion_eval_id": "expected"},
+    # the shrinkage estimate, validated and tested at the ID part's mean: whether interpolate's gain on ml-100k
+    # (kept) under full adds to expected's
+    "fusion m20 drop0.5 interpolate expected": {"fusion_count_prior": 20, "fusion_id_dropout": 0.5,
+                                                "fusion_form": "interpolate", "fusion_eval_id": "expected"},
 }
 # The default recipe's training: the variant the compare part runs as "fusion" (with fusion_eval_id full, the
 # default before it was measured below); "fusion expected-id" is the default itself, fusion.py's keys all
@@ -191,7 +195,8 @@ class Study:
                     if convention == "kept":  # the ranks must give the figure the compare run reported
                         values, _ = per_user(result["test_ranks"], "ndcg@5")
                         reproduced.append(abs(sum(values.values()) / len(values) - source["test_result"]["ndcg@5"]))
-        rows = self.paired_cold(dataset, seeds, [v for v in ("fusion", *RETESTED) if v in variants], reproduced)
+        rows = self.paired_cold(dataset, seeds, [v for v in ("fusion", *RETESTED, *FUSION) if v in variants],
+                                reproduced)
         fused = [v for v in variants if v.startswith("fusion")]
         others = {v: ("text", "id", "text+id", *(("fusion",) if v != "fusion" else ())) for v in fused}
         for variant, convention, other in [(v, c, o) for v in fused for c in ("kept", "masked") for o in others[v]]:
@@ -203,8 +208,9 @@ class Study:
                              **compare(first, second, "ndcg@5")})
         for row in rows:  # over every run read, compare and cold
             row["largest_gap_to_reported"] = max(reproduced)
+        keys = {r["key"] for r in rows}  # only these: another command's variants keep their paired rows
         harness.update(self.results, lambda old: {**(old or {}), "rows": [
-            r for r in (old or {}).get("rows", []) if r["part"] != "paired" or r["dataset"] != dataset] + rows})
+            r for r in (old or {}).get("rows", []) if r["part"] != "paired" or r["key"] not in keys] + rows})
         return rows
 
     def cold_ranks(self, dataset, variant, seed):
@@ -251,6 +257,11 @@ def compare_variants(named=None):
     return (*ENCODERS, "fusion", *extra)
 
 
+def cold_variants(named=None):
+    """The cold part's encoders: text, fusion, the re-tested ones, and the trained fusion variants --variants names."""
+    return ("text", "fusion", *RETESTED, *[v for v in FUSION if v != DEFAULT_FUSION and v in (named or "").split(",")])
+
+
 def study(args, argv):
     parts = harness.names(args.part, ("ablation", "compare", "cold", "schedule", "paired"), "--part")
     datasets = harness.names(args.datasets, DATASETS, "--datasets")
@@ -281,7 +292,7 @@ def study(args, argv):
                 for variant in [v for v in FUSION if v in chosen]:
                     lab.row("ablation", dataset, variant, seed, options_of(variant), masked=False)
             if "cold" in parts:
-                for variant in [v for v in ("text", "fusion", *RETESTED) if v in chosen]:
+                for variant in [v for v in cold_variants(args.variants) if v in chosen]:
                     lab.row("cold", dataset, variant, seed, {**options_of(variant), **COLD}, masked=False)
         if "schedule" in parts:
             for dataset in schedule_datasets:
@@ -420,7 +431,7 @@ def cold_section(rows):
     table = []
     for dataset in DATASETS:
         mine = [r for r in rows if r["dataset"] == dataset]
-        for variant in ("text", "fusion", *RETESTED):
+        for variant in cold_variants(",".join(FUSION)):
             runs = [r for r in mine if r["variant"] == variant and "cold" in r]
             if runs:
                 users = [r.get("cold_users") for r in runs]

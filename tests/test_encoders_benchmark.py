@@ -99,11 +99,40 @@ def test_paired_reads_the_ranks_compare_runs_wrote_and_tests_nothing_again(monke
         encoders.harness.update(str(workdir / f"{key}.json"), lambda old: {
             "checkpoint": "kept.pth", "test_result": {"ndcg@5": ndcg}, "test_ranks": ranks})
         encoders.harness.update(str(workdir / f"{key}-masked.json"), lambda old: {"test_ranks": ranks})
+    # a paired row of a variant this command does not name, written by an earlier command: kept as it is
+    other = {"part": "paired", "dataset": "ml-100k", "seed": None, "variant": "fusion m20 interpolate",
+             "convention": "kept", "against": "id", "metric": "ndcg@5", "seeds": [3, 3], "users": 943, "first": 0.04,
+             "second": 0.036, "difference": -0.004, "se": 0.003, "ci95": [-0.01, 0.002], "p": 0.2,
+             "largest_gap_to_reported": 1e-5,
+             "key": encoders.key_of("paired", "ml-100k", "fusion m20 interpolate", "kept", "id")}
+    encoders.harness.update(str(tmp_path / "results" / "encoders.json"), lambda old: {"rows": [other]})
     assert encoders.main(["--datasets", "ml-100k", "--seeds", "0", "--part", "paired"]) == 0
     rows = encoders.harness.load(str(tmp_path / "results" / "encoders.json"))["rows"]
+    assert other in rows
+    rows = [r for r in rows if r != other]
     assert {(r["convention"], r["against"]) for r in rows} == {
         (c, o) for c in ("kept", "masked") for o in ("text", "id", "text+id")}
     assert max(r["largest_gap_to_reported"] for r in rows) < 1e-12
+
+
+def test_the_cold_part_runs_a_trained_fusion_variant_only_when_named(monkeypatch, sandbox):
+    calls = []
+
+    def trial(run_id, dataset, options, runs_dir, data_path=None):
+        calls.append((run_id, options))
+        return {"checkpoint": None, "history": [], "best_valid_result": {}, "test_result": metrics(0.02),
+                "stopped_by": "epochs", "parameters": 1, "wall_seconds": 1.0, "test_result_cold": metrics(0.01),
+                "test_users_cold": 10,
+                "test_result_warm": metrics(0.02)}
+
+    monkeypatch.setattr(encoders.harness, "trial", trial)
+    named = "fusion m20 drop0.5 expected"
+    assert encoders.main(["--datasets", "ml-100k", "--seeds", "0", "--part", "cold", "--variants", named]) == 0
+    assert [run_id for run_id, _ in calls] == [encoders.key_of("cold", "ml-100k", named, "s0")]
+    assert calls[0][1]["cold_start_items"] == 0.1 and calls[0][1]["fusion_eval_id"] == "expected"
+    calls.clear()  # not named: the cold part's own encoders only
+    assert encoders.main(["--datasets", "ml-100k", "--seeds", "1", "--part", "cold"]) == 0
+    assert not any(named.replace(" ", "_") in run_id for run_id, _ in calls)
 
 
 def metrics(ndcg):
