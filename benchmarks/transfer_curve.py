@@ -11,7 +11,8 @@ fine-tuning, and fine-tuned (the best schedule of the transfer study: item encod
 ``stage_epochs``, no EWC); scratch and fine-tuned again with 10 % cold items; fine-tuned and scratch paired over
 the test users, each user's figures averaged over the seeds whose subset holds it (``test_ranks``). Runs are kept
 under saved/transfer/curve[-quick]/ and skipped when run again; the results JSON and the page (with its figure) are
-written again after every cell, so a stopped study shows what finished.
+written again after every cell, so a stopped study shows what finished, and a resumed one shows every kept cell
+from its first write, before it trains anything.
 """
 
 import os
