@@ -21,6 +21,13 @@ def test_update_reads_changes_and_writes_one_file(tmp_path):
     assert sorted(p.name for p in (tmp_path / "sub").iterdir()) == ["x.json", "x.json.lock"]
 
 
+def test_merge_rows_replaces_the_same_keys_and_keeps_the_others():
+    old = [{"k": "a", "v": 1}, {"k": "b", "v": 2}]
+    assert harness.merge_rows(old, [{"k": "b", "v": 3}, {"k": "c", "v": 4}], lambda r: r["k"]) == [
+        {"k": "a", "v": 1}, {"k": "b", "v": 3}, {"k": "c", "v": 4}]
+    assert harness.merge_rows(None, [{"k": "a"}], lambda r: r["k"]) == [{"k": "a"}]
+
+
 def test_tables_commands_and_machines_as_pages_print_them():
     assert harness.table(["a", "b"], [[1, ""]]) == ["| a | b |", "|---|---|", "| 1 |  |"]
     command = harness.command_line("benchmarks/x.py", ["--quick", "--out", "/tmp/o", "--data_path=/d", "--set", "a b"])

@@ -21,3 +21,10 @@ def update(path, change):
             json.dump(result, f, indent=1)
         os.replace(path + ".tmp", path)
     return result
+
+
+def merge_rows(old, new, key):
+    """``old`` rows with each of ``new`` in place of the old row of the same ``key(row)`` (or added): a command that
+    ran some variants, seeds or datasets replaces those rows and keeps every other one."""
+    fresh = {key(r) for r in new}
+    return [r for r in (old or []) if key(r) not in fresh] + list(new)
