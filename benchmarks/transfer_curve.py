@@ -12,7 +12,8 @@ fine-tuning, and fine-tuned (the best schedule of the transfer study: item encod
 the test users, each user's figures averaged over the seeds whose subset holds it (``test_ranks``). Runs are kept
 under saved/transfer/curve[-quick]/ and skipped when run again; the results JSON and the page (with its figure) are
 written again after every cell, so a stopped study shows what finished, and a resumed one shows every kept cell
-from its first write, before it trains anything.
+from its first write, before it trains anything. The plan grows with each command: one that names other targets,
+seeds, shares or presets trains those and keeps every cell an earlier command planned (the earlier presets first).
 """
 
 import os
@@ -207,7 +208,12 @@ def study(args, argv):
     workdir = os.path.join(harness.paths.SAVED, "transfer", tag)
     os.makedirs(workdir, exist_ok=True)
     start, rows, checkpoints, ranked, together = time.time(), [], {}, {}, []
-    plan = {"seeds": seeds, "fractions": percents, "presets": sizes, "targets": targets}
+    named = {"seeds": seeds, "fractions": percents, "presets": sizes, "targets": targets}
+    # The plan grows with each command: what earlier commands planned stays in it (their kept cells are read
+    # again), so that a command naming fewer targets, seeds or shares adds to the results rather than replacing them
+    results = os.path.join(harness.paths.RESULTS, name + ".json")
+    plan = grown(harness.load(results)["plan"] if os.path.isfile(results) else None, named)
+    seeds, percents, sizes, targets = plan["seeds"], plan["fractions"], plan["presets"], plan["targets"]
 
     def write(complete):
         result = {"quick": args.quick, "mode": {k: mode[k] for k in ("pretrain_epochs", "epochs", "stage_epochs",
@@ -217,7 +223,7 @@ def study(args, argv):
                   "corpus": {"sources": CORPUS_SOURCES, **corpus_size()},
                   "pretrain_seconds": {s: c[1] for s, c in checkpoints.items()},
                   "wall_minutes": (time.time() - start) / 60, **harness.stamp(__file__, argv)}
-        harness.update(os.path.join(harness.paths.RESULTS, name + ".json"), lambda old: result)
+        harness.update(results, lambda old: result)
         harness.publish(pages())
         report.figure(result, os.path.join(harness.paths.DOCS, name))
         return result
@@ -262,10 +268,23 @@ def study(args, argv):
         # Then the rest, in order: smaller targets first, every preset at a share before the next share, so that a
         # stopped study has the small end of the curves, where the larger presets are asked about, for every size
         for key in cells:
-            if key not in done:
+            if key not in done and all(part in named[k] for part, k in zip(key, ("fractions", "presets", "targets",
+                                                                                 "seeds"))):
                 add(*key, train=True)
+                done.add(key)
                 write(False)
-    return {name: write(True)}
+    return {name: write(len(done) == len(cells))}
+
+
+def grown(old, named):
+    """The union of an earlier command's plan and this one's: values in order, the earlier presets first (the first
+    preset is the one run at every share)."""
+    if old is None:
+        return named
+    return {"seeds": sorted(set(old["seeds"]) | set(named["seeds"])),
+            "fractions": sorted(set(old["fractions"]) | set(named["fractions"])),
+            "presets": list(dict.fromkeys(old["presets"] + named["presets"])),
+            "targets": list(dict.fromkeys(old["targets"] + named["targets"]))}
 
 
 def corpus_size():

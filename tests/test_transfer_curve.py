@@ -3,6 +3,7 @@ named before any work, and the page's statistics and figure follow from a result
 
 import math
 import os
+import re
 
 import pytest
 
@@ -183,22 +184,22 @@ def test_new_runs_write_ranks_and_kept_runs_without_them_are_tested_again(monkey
     assert pair["difference"] == 0 and pair["users"] == 2
 
 
-def test_a_resumed_study_shows_every_kept_cell_before_it_trains_and_runs_the_long_control_only_where_needed(
-        monkeypatch, tmp_path):
-    """The first preset's cells are kept, the second's are not and come first in the order at 5 %: the first
-    write already holds the kept 10 % cells, and nothing trains before it. The long scratch control trains where
-    scratch ran its whole horizon (5 %) and not where early stopping ended it (10 %)."""
+def fake_study(monkeypatch, tmp_path, kept, plan=None):
+    """transfer_curve.study's runs and writes faked: ``kept(name)`` says which runs are kept, ``plan`` an earlier
+    command's; returns (run, events): run(flags...) runs the study and events lists ("train", name) and
+    ("write", {(percent, preset, target, seed), ...}, complete) in order."""
     import argparse
 
     project_in(monkeypatch, tmp_path)
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    if plan:
+        transfer_curve.harness.update(os.path.join(paths.RESULTS, "transfer_curve.json"), lambda old: {"plan": plan})
     events = []
 
     def fake_run(name, dataset, options, workdir, log, train=True, data_path=None):
-        kept = "L2-H2-D64" in name or "most_popular" in name
-        if not kept and not train:
+        if not kept(name) and not train:
             return None
-        if not kept:
+        if not kept(name):
             events.append(("train", name))
         # the second preset's scratch runs its whole horizon (10 + 4 layers x 2 epochs) at 5 %, 3 epochs at 10 %
         epochs = 18 if "u5-L4" in name and "scratch-e18" in name else 3
@@ -207,8 +208,9 @@ def test_a_resumed_study_shows_every_kept_cell_before_it_trains_and_runs_the_lon
                 "checkpoint": f"{name}.pth", "test_ranks": {"user": ["1"], "item": ["2"], "rank": [1]}}
 
     def fake_update(path, change):
-        rows = change(None)["rows"]
-        events.append(("write", {(r["percent"], r["preset"]) for r in rows}))
+        result = change(None)
+        events.append(("write", {(r["percent"], r["preset"], r["target"], r["seed"]) for r in result["rows"]},
+                       result["complete"]))
 
     monkeypatch.setattr(transfer_curve.transfer, "run", fake_run)
     monkeypatch.setattr(transfer_curve, "corpus", lambda log: "tokenizer.model")
@@ -218,12 +220,41 @@ def test_a_resumed_study_shows_every_kept_cell_before_it_trains_and_runs_the_lon
     monkeypatch.setattr(transfer_curve.harness, "update", fake_update)
     monkeypatch.setattr(transfer_curve.harness, "publish", lambda pages: None)
     monkeypatch.setattr(transfer_curve.report, "figure", lambda result, where: None)
-    args = argparse.Namespace(quick=False, seeds="0", fractions="5,10", presets="L2-H2-D64,L4-H2-D64",
-                              targets="beauty", threads=1)
-    transfer_curve.study(args, [])
-    assert events[0] == ("write", {(5, "L2-H2-D64"), (5, None), (10, "L2-H2-D64"), (10, None)})
-    trained = [name for kind, name in events if kind == "train"]
+
+    def run(seeds="0", fractions="5,10", presets="L2-H2-D64,L4-H2-D64", targets="beauty"):
+        transfer_curve.study(argparse.Namespace(quick=False, seeds=seeds, fractions=fractions, presets=presets,
+                                                targets=targets, threads=1), [])
+    return run, events
+
+
+def test_a_resumed_study_shows_every_kept_cell_before_it_trains_and_runs_the_long_control_only_where_needed(
+        monkeypatch, tmp_path):
+    """The first preset's cells are kept, the second's are not and come first in the order at 5 %: the first
+    write already holds the kept 10 % cells, and nothing trains before it. The long scratch control trains where
+    scratch ran its whole horizon (5 %) and not where early stopping ended it (10 %)."""
+    run, events = fake_study(monkeypatch, tmp_path, lambda name: "L2-H2-D64" in name or "most_popular" in name)
+    run()
+    shown = lambda write: {(p, s) for p, s, _, _ in write[1]}  # noqa: E731
+    assert events[0][0] == "write" and shown(events[0]) == {(5, "L2-H2-D64"), (5, None), (10, "L2-H2-D64"), (10, None)}
+    trained = [e[1] for e in events if e[0] == "train"]
     assert trained[0] == "pretrain-L4-H2-D64"
     assert "beauty-u5-L4-H2-D64-scratch-e50-s0" in trained
     assert "beauty-u10-L4-H2-D64-scratch-e50-s0" not in trained
-    assert events[-1][1] == {(p, s) for p in (5, 10) for s in ("L2-H2-D64", "L4-H2-D64", None)}
+    assert shown(events[-1]) == {(p, s) for p in (5, 10) for s in ("L2-H2-D64", "L4-H2-D64", None)}
+    assert events[-1][2] is True  # complete
+
+
+def test_a_command_naming_fewer_cells_adds_to_the_earlier_plan_and_trains_only_what_it_names(monkeypatch, tmp_path):
+    """An earlier command planned Beauty, seeds 0 and 1 (kept); this one names Sports, seed 2: it trains Sports seed
+    2 only, and its results hold Beauty's cells too, marked partial (Beauty seed 2 and Sports 0, 1 never ran)."""
+    earlier = {"seeds": [0, 1], "fractions": [5], "presets": ["L2-H2-D64"], "targets": ["beauty"]}
+    kept = lambda name: name.startswith("pretrain") or (  # noqa: E731
+        name.startswith("beauty") and re.search(r"-s[01](-|$)", name) is not None)
+    run, events = fake_study(monkeypatch, tmp_path, kept, earlier)
+    run(seeds="2", fractions="5", presets="L2-H2-D64", targets="sports")
+    trained = {e[1] for e in events if e[0] == "train"}
+    assert trained and all(name.startswith("sports-u5") and name.endswith(("s2", "s2-masked", "s2-cold"))
+                           for name in trained)
+    *_, (_, last, complete) = events
+    assert {(t, seed) for _, _, t, seed in last} == {("beauty", 0), ("beauty", 1), ("sports", 2)}
+    assert complete is False
