@@ -142,3 +142,54 @@ def test_page_shows_both_sides_and_the_check():
     page = render.markdown(content)
     assert "theirs (SASRecF2)" in page and "ours (SRT, srt-authors preset)" in page
     assert "| tied | 10 | 10 | 50 | 50 | 0.3000 | 0.3500 | 0.6000 | 0.6000 | **no** |" in page
+
+
+def test_a_command_for_some_datasets_rows_and_seeds_keeps_the_others():
+    sys.path.insert(0, os.path.join(REFERENCE, ".."))
+    run = load("run")
+
+    def section(datasets, **more):
+        """{dataset: {row: [(seed, value)]}} as run.py writes a full section."""
+        def rows_of(rows):
+            return {row: {"K": run.ROWS[row], "ours": [], "theirs": [{"seed": s, "v": v} for s, v in seeds]}
+                    for row, seeds in rows.items()}
+
+        return {"mode": "full", "command": "c", "epochs": "recipe (50)",
+                "datasets": {name: {"subset": name, "rows": rows_of(rows)} for name, rows in datasets.items()}, **more}
+
+    old = section({"beauty": {"SRT-1K": [(2020, 1), (2021, 1)]}, "sports": {"SRT-1K": [(2020, 1)]}})
+    new = section({"beauty": {"SRT-1K": [(2021, 2), (2022, 2)]}, "sports": {"CE": [(2020, 2)]}}, command="c2")
+    out = run.merged(old, new)
+    assert out["command"] == "c2"
+    assert out["datasets"]["beauty"]["rows"]["SRT-1K"]["theirs"] == [
+        {"seed": 2020, "v": 1}, {"seed": 2021, "v": 2}, {"seed": 2022, "v": 2}]
+    assert list(out["datasets"]["sports"]["rows"]) == ["SRT-1K", "CE"]  # the page's row order, whatever ran first
+    assert out["datasets"]["sports"]["rows"]["SRT-1K"] == old["datasets"]["sports"]["rows"]["SRT-1K"]
+    other_recipe = section({"sports": {"CE": [(2020, 3)]}}, epochs=5)
+    assert run.merged(old, other_recipe) == other_recipe  # another --epochs: not more seeds of the same runs
+
+
+def test_our_run_that_dies_while_writing_leaves_no_result_to_keep(tmp_path, monkeypatch):
+    """A kept result.json is never recomputed: a half-written one would stand for the run for good."""
+    from types import SimpleNamespace
+
+    import torch
+
+    sys.path.insert(0, os.path.join(REFERENCE, ".."))
+    run = load("run")
+    trainer = SimpleNamespace(stopped_by="epochs", history=[{"ndcg@5": 0.1}], train_seconds=1.0,
+                              evaluate=lambda data, load_best_model: {"ndcg@5": 0.1, "hit@5": 0.2})
+    built = SimpleNamespace(trainer=trainer, test_data=None, model=torch.nn.Linear(2, 2), config={"device": "cpu"})
+    monkeypatch.setattr(run.harness, "fit", lambda *a: built)
+
+    def dies(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(json, "dump", dies)
+    with pytest.raises(KeyboardInterrupt):
+        run.our_run("toy", str(tmp_path), "SRT-100", 2020, 1, str(tmp_path / "run"))
+    assert not (tmp_path / "run" / "result.json").exists()
+    monkeypatch.undo()
+    monkeypatch.setattr(run.harness, "fit", lambda *a: built)
+    assert run.our_run("toy", str(tmp_path), "SRT-100", 2020, 1, str(tmp_path / "run"))["test"]["hit@5"] == 0.2
+    assert json.loads((tmp_path / "run" / "result.json").read_text())["test"]["hit@5"] == 0.2

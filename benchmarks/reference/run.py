@@ -21,7 +21,6 @@ authors' recipe preset (properties/presets/srt-authors.yaml) at the same K and e
 50-epoch recipe (early stopping 5) at 3 seeds on the whole of Beauty and Sports: a GPU's work (--device cuda).
 """
 
-import json
 import os
 import shutil
 import subprocess
@@ -134,8 +133,7 @@ def our_run(dataset, data_path, row, seed, epochs, run_dir):
               "train_seconds": round(trainer.train_seconds, 1), "wall_seconds": round(time.perf_counter() - start, 1),
               "parameters": int(sum(p.numel() for p in built.model.parameters())), "torch": torch.__version__,
               "device": str(built.config["device"])}
-    with open(out, "w") as f:
-        json.dump(result, f, indent=1)
+    harness.update(out, lambda old: result)  # through a temporary file: a killed run leaves no half result to keep
     log(f"  {result['wall_seconds']:.0f} s")
     return result
 
@@ -272,7 +270,28 @@ def measure(args):
             out["evaluator_check"] = evaluator_check(python, src, ours_path, ours_name, their_data, theirs_name,
                                                      os.path.join(work(), "check", ours_name), first, args.threads)
     out["minutes"] = round((time.perf_counter() - start) / 60, 1)
-    return {"reference": lambda old: {**(old or {}), label: out}}
+    return {"reference": lambda old: {**(old or {}), label: merged((old or {}).get(label), out)}}
+
+
+def merged(old, new):
+    """A mode's section with this command's datasets, rows and seeds in place of the same old ones, the others kept:
+    a command for some of them (--datasets sports, --models CE, --seeds 2023) leaves the rest of the page."""
+    if old and old.get("epochs") != new["epochs"]:
+        # another --epochs is another recipe, not more runs of this one; its runs stay under saved/reference/runs
+        log(f"reference.json: the {new['mode']} section (epochs {old.get('epochs')}) is replaced by epochs "
+            f"{new['epochs']}")
+    if not old or old.get("epochs") != new["epochs"]:
+        return new
+    datasets = dict(old["datasets"])
+    for name, d in new["datasets"].items():
+        rows = dict(datasets.get(name, {}).get("rows", {}))
+        for row, entry in d["rows"].items():
+            seeds = {side: harness.merge_rows(rows.get(row, {}).get(side), entry[side], lambda r: r["seed"])
+                     for side in ("theirs", "ours")}
+            rows[row] = {**entry, **{side: sorted(runs, key=lambda r: r["seed"]) for side, runs in seeds.items()}}
+        datasets[name] = {**d, "rows": {row: rows[row] for row in ROWS if row in rows}}
+    # the stamp is this command's; an evaluator check it did not make (the full mode's) is the old one
+    return {**old, **new, "datasets": {name: datasets[name] for name in DATASETS if name in datasets}}
 
 
 def parser():
