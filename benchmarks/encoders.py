@@ -301,8 +301,13 @@ def study(args, argv):
                         lab.row("schedule", dataset, f"{variant}, {schedule}", seed,
                                 {**options_of(variant), **options}, masked=False)
     if "paired" in parts:  # after every seed: each side's seeds are averaged per user
+        rows = harness.load(results).get("rows", []) if os.path.isfile(results) else []
         for dataset in datasets:
-            lab.paired(dataset, seeds, compare_variants(args.variants))  # the references too
+            # over every seed with kept runs, not only those named: a paired row's key has no seed, and a command
+            # adding one seed must not replace the pooled row of the others by its own
+            pooled = sorted(set(seeds) | {r["seed"] for r in rows if r["dataset"] == dataset
+                                          and r["part"] in ("compare", "cold")})
+            lab.paired(dataset, pooled, compare_variants(args.variants))  # the references too
     minutes = (time.time() - start) / 60
     if args.kept:
         return {}

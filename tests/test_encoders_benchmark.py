@@ -115,6 +115,29 @@ def test_paired_reads_the_ranks_compare_runs_wrote_and_tests_nothing_again(monke
     assert max(r["largest_gap_to_reported"] for r in rows) < 1e-12
 
 
+def test_paired_pools_every_kept_seed_not_only_the_seeds_named(monkeypatch, tmp_path, sandbox):
+    monkeypatch.setattr(encoders.harness, "trial", lambda *a, **k: pytest.fail("the written ranks must be read"))
+    users = [str(u) for u in range(1, 21)]
+    rows = []
+    for seed in (0, 1):
+        for offset, variant in enumerate(("text", "id", "text+id", encoders.DEFAULT_FUSION)):
+            ranks = {"user": users, "item": users, "rank": [1 + (u + offset + seed) % 7 for u in range(len(users))]}
+            ndcg = sum(1 / math.log2(r + 1) for r in ranks["rank"] if r <= 5) / len(users)
+            key = encoders.key_of("compare", "ml-100k", variant, f"s{seed}")
+            encoders.harness.update(str(sandbox / f"{key}.json"), lambda old: {
+                "checkpoint": "kept.pth", "test_result": {"ndcg@5": ndcg}, "test_ranks": ranks})
+            encoders.harness.update(str(sandbox / f"{key}-masked.json"), lambda old: {"test_ranks": ranks})
+            rows.append({"part": "compare", "dataset": "ml-100k", "variant": variant, "seed": seed, "key": key,
+                         "valid": metrics(ndcg), "kept": metrics(ndcg), "masked": metrics(ndcg), "epochs_run": 1,
+                         "epochs_to_best": 1, "stopped_by": "epochs", "seconds_per_epoch": 1.0, "parameters": 1,
+                         "wall_seconds": 1.0})
+    encoders.harness.update(str(tmp_path / "results" / "encoders.json"), lambda old: {"rows": rows})
+    assert encoders.main(["--datasets", "ml-100k", "--seeds", "1", "--part", "paired"]) == 0
+    paired = [r for r in encoders.harness.load(str(tmp_path / "results" / "encoders.json"))["rows"]
+              if r["part"] == "paired"]
+    assert paired and all(r["seeds"] == [2, 2] for r in paired)
+
+
 def test_the_cold_part_runs_a_trained_fusion_variant_only_when_named(monkeypatch, sandbox):
     calls = []
 
