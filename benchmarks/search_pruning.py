@@ -28,6 +28,7 @@ FIXED = {"eval_args": "{'mode':'full'}", "num_negatives": "1000", "inner_size": 
          "neg_sampling_scope": "batch"}
 SPACE = ["tau=0.15,0.25,0.5", "learning_rate=1e-3,2e-3", "hidden_dropout_prob+attn_dropout_prob=0.2,0.35"]
 PRUNERS = {"pruned": "median", "full": "none"}
+RECORDED_VARIANT = "recorded grid (built-in search, 2026-12-04)"
 
 
 def study(variant, workers, data_path, folder):
@@ -38,17 +39,28 @@ def study(variant, workers, data_path, folder):
                f"--storage=sqlite:///{os.path.join(folder, variant + '.db')}", f"--study-name=beauty-{variant}"]
     command += [f"--space={s}" for s in SPACE] + [f"--set={k}={v}" for k, v in FIXED.items()]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    before = len(read(results))
     start = time.time()
     with contextlib.ExitStack() as workers_running:  # a stopped study stops its workers, and they their trials
         processes = [workers_running.enter_context(tracked(subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)))
                      for _ in range(workers)]
         if any([p.wait() for p in processes]):
             raise SystemExit(f"{variant}: a worker failed; its trials' logs are in {folder}")
-    # The wall time of this command only: a resumed study's earlier part is in the trials' seconds, not here.
-    wall = time.time() - start
-    trials = [json.loads(line) for line in open(results, encoding="utf-8")]
-    return {"variant": variant, "pruner": PRUNERS[variant], "workers": workers, "wall_seconds": round(wall, 1),
-            **summary(trials), "command": " ".join(["python", "-m", "recbole_srt.search"] + command[3:])}
+    trials = read(results)
+    # The wall time of this command only: a resumed study's earlier part is in the trials' seconds, not here, and
+    # a study that was done ran nothing (its workers exit at once): it has no wall time to show.
+    wall = round(time.time() - start, 1) if len(trials) > before else None
+    return {"variant": variant, "pruner": PRUNERS[variant], "workers": workers, "wall_seconds": wall,
+            "trials_run": len(trials) - before, **summary(trials),
+            "command": " ".join(["python", "-m", "recbole_srt.search"] + command[3:])}
+
+
+def read(results):
+    """The trials a study's results file holds (none before its first)."""
+    if not os.path.isfile(results):
+        return []
+    with open(results, encoding="utf-8") as f:
+        return [json.loads(line) for line in f]
 
 
 def summary(trials):
@@ -63,7 +75,7 @@ def summary(trials):
 def recorded():
     """The built-in search's grid of 2026-12-04 (two jobs): trial seconds summed; its wall time was not recorded."""
     trials = [json.loads(line) for line in open(RECORDED + ".jsonl", encoding="utf-8")]
-    return {"variant": "recorded grid (built-in search, 2026-12-04)", "pruner": "none", "workers": 2,
+    return {"variant": RECORDED_VARIANT, "pruner": "none", "workers": 2,
             "wall_seconds": None, **summary(trials),
             "command": " ".join(json.load(open(RECORDED + ".best.json", encoding="utf-8"))["command"])}
 
@@ -79,33 +91,59 @@ def measure(args):
     # Kept (git-ignored): a study stopped half-way resumes from its sqlite file when the command runs again.
     folder = os.path.join(harness.paths.SAVED, "search_pruning")
     os.makedirs(folder, exist_ok=True)
-    rows = [study(v, args.workers, args.data_path, folder) for v in variants]
+    stamp = harness.stamp(__file__)
+    # each study's row names the command that ran it: the studies of one file may come from several commands
+    rows = [{**study(v, args.workers, args.data_path, folder), "run": stamp} for v in variants]
     sd, n = seed_sd()
+    return {"search_pruning": lambda old: merged(old, [recorded()] + rows, stamp, sd, n)}
 
-    def merge(old):
-        kept = {r["variant"]: r for r in (old or {}).get("rows", [])}
-        kept.update({r["variant"]: r for r in [recorded()] + rows})
-        return {**harness.stamp(__file__), "seed_sd": sd, "seed_sd_seeds": n, "rows": list(kept.values())}
 
-    return {"search_pruning": merge}
+def merged(old, rows, stamp, sd, n):
+    """The file with ``rows`` in place of the same studies' old rows, except where a study ran no trial (it was done):
+    its old row, with the wall time of the command that ran it, is kept."""
+    kept = {r["variant"]: r for r in (old or {}).get("rows", [])}
+    kept.update({r["variant"]: r for r in rows if r.get("trials_run", 1) or r["variant"] not in kept})
+    return {**stamp, "seed_sd": sd, "seed_sd_seeds": n, "rows": list(kept.values())}
 
 
 def markdown(data):
     rows = data["rows"]
     full = next((r for r in rows if r["variant"] == "full"), rows[0])
-    lines = ["# Pruning's gain: the 12-trial SRT-1K grid on Beauty", "",
-             f"{data['date']}, {harness.describe(data['machine'])}. Command: `{data['command']}`.", "",
+    lines = ["# Pruning's gain: the 12-trial SRT-1K grid on Beauty", "", *runs(data), "",
              "Each study is the grid of tau x learning rate x dropout (10 epochs, K = 1000, inner size 64, full "
              "ranking), run by its workers against one sqlite study, one torch thread each. Selected on validation "
              f"NDCG@5; one seed's standard deviation of SRT-1K (tuned)'s validation NDCG@5 on Beauty is "
              f"{data['seed_sd']:.4f} ({data['seed_sd_seeds']} seeds). Compared with: **{full['variant']}**.", ""]
     body = [[r["variant"], r["pruner"], r["workers"], r["trials"], r["pruned"], f"{r['trial_seconds']:.0f}",
-             "" if r["wall_seconds"] is None else f"{r['wall_seconds']:.0f}", f"{r['best_valid']:.4f}",
+             wall(r), f"{r['best_valid']:.4f}",
              f"{r['best_valid'] - full['best_valid']:+.4f}", ", ".join(f"{k} {v}" for k, v in r["best_setting"].items())]
             for r in rows]
     lines += harness.table(["study", "pruner", "workers", "trials", "pruned", "trial s (sum)", "wall s",
                             "best valid NDCG@5", "vs compared", "best setting"], body)
     return "\n".join(lines + [""])
+
+
+def runs(data):
+    """Date, machine and command of each study's run; files written before rows named theirs: the file's own."""
+    if not any("run" in r for r in data["rows"]):
+        return [f"{data['date']}, {harness.describe(data['machine'])}. Command: `{data['command']}`."]
+    by_run = {}
+    for r in data["rows"]:
+        if r["variant"] != RECORDED_VARIANT:
+            run = r.get("run")
+            text = (f"{run['date']}, {harness.describe(run['machine'])}. Command: `{run['command']}`" if run else
+                    "An earlier command (not recorded per study)")
+            by_run.setdefault(text, []).append(r["variant"])
+    lines = [f"{text} (studies: {', '.join(variants)})." for text, variants in by_run.items()]
+    return lines if len(lines) == 1 else ["- " + line for line in lines]
+
+
+def wall(row):
+    """A resumed study's wall time is the last command's part of it."""
+    if row["wall_seconds"] is None:
+        return ""
+    part = row.get("trials_run", row["trials"]) < row["trials"]
+    return f"{row['wall_seconds']:.0f}" + (f" ({row['trials_run']} of {row['trials']} trials)" if part else "")
 
 
 def pages(results=None):
