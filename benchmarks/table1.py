@@ -3,11 +3,15 @@ BERT4Rec, the plugin's ID-based SASRec-CE, most-popular and SRT with a text+ID i
 split, under both full-ranking conventions, from one command.
 
     python benchmarks/table1.py --dataset beauty|sports [--quick] [--models SRT-1K,SASRec-CE] [--seeds 0,1,2]
-        [--tuned saved/search/beauty.best.json] [--time_budget MIN] [--threads N] [--set KEY=VALUE] [--merge]
+        [--tuned saved/search/beauty.best.json] [--time_budget MIN] [--threads N] [--set KEY=VALUE] [--replace]
 
 Every row trains under full-ranking leave-one-out with early stopping on validation NDCG@5; its best checkpoint
 is tested with the user's history kept and masked, and against 10,000 sampled negatives; mean ± sd over seeds.
 Rows ``<model> <variant>`` (--suffix) are variants of one model: the table marks the one with the best validation.
+Each finished model and seed goes into <dataset>[-quick].json at once, in place of that model and seed's old result;
+the file's other rows and seeds stay (--replace starts it afresh). A row pools only seeds trained with the same
+settings: a run with other ones (--set, --tuned, --time_budget) is refused unless --suffix names it a variant.
+Smoke runs (--epochs N) go to <dataset>[-quick]-e<N>.json, which no page shows.
 ``--quick`` shows the protocol, not quality (2 cores, 2026-12-04: Beauty 12 minutes, Sports 18).
 """
 
@@ -296,27 +300,37 @@ def main(argv=None):
     parser.add_argument("--seeds", default="2020", help="comma-separated training seeds; each row runs once per seed")
     parser.add_argument("--tuned", default=None, metavar="BEST_JSON",
                         help="a recbole_srt.search ranking: its best settings go on top of every row (use --suffix)")
-    parser.add_argument("--epochs", type=int, default=None, help="override the epochs of every model (smoke runs)")
+    parser.add_argument("--epochs", type=int, default=None, help="override the epochs of every model (smoke runs: "
+                        "written to <dataset>[-quick]-e<N>.json, apart from the real runs)")
     parser.add_argument("--time_budget", type=float, default=None, help="minutes of training + validation per "
                         "model and seed (the config key time_budget is in seconds); stops at the next epoch boundary")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="a config value for every model of this run (repeatable), e.g. learning_rate=1e-3")
     parser.add_argument("--suffix", default="", help="appended after a space to each model's name: a variant")
-    parser.add_argument("--merge", action="store_true",
-                        help="keep the other rows of an existing results file (runs split across processes)")
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--replace", action="store_true",
+                      help="start the results file afresh: drop the rows and seeds this run does not train")
+    kept.add_argument("--merge", action="store_true",
+                      help="does nothing: keeping the file's other rows and seeds is the default (older commands)")
 
     def measure(args):
-        results = run(args, argv)
-        stem = os.path.join(args.out or harness.paths.RESULTS, args.dataset + ("-quick" if args.quick else ""))
-        harness.update(stem + ".json", lambda there: {"dataset": args.dataset, "models": dict(sorted(
-            (merged(there["models"], results) if args.merge and there else results).items(), key=table_order))})
+        run(args, argv)  # each finished model and seed is in the results file already
         return {}
 
     return harness.run(parser, argv, measure, pages)
 
 
+def results_path(args):
+    """<out>/<dataset>[-quick].json; a smoke run's epochs (--epochs) name a file of their own, which no page shows,
+    so that it never stands in for a real run's seed."""
+    stem = args.dataset + ("-quick" if args.quick else "") + (f"-e{args.epochs}" if args.epochs else "")
+    return os.path.join(args.out or harness.paths.RESULTS, stem + ".json")
+
+
 def run(args, argv):
+    """Train each model at each seed, writing each finished one to the results file at once: a run stopped after
+    hours keeps what it finished."""
     import torch
 
     names = harness.names(args.models, MODELS, "--models")
@@ -328,45 +342,75 @@ def run(args, argv):
         if not sep or not key:
             raise SystemExit(f"--set: expected KEY=VALUE, got '{item}'")
         overrides[key] = harness.literal(value)
+    time_budget = args.time_budget * 60 if args.time_budget else None
+    path = results_path(args)
+    if not args.replace and os.path.isfile(path):  # before any training: the write would refuse it hours later
+        there = harness.load(path)["models"]
+        for name in names:
+            if name + suffix in there:
+                refuse_other_settings(name + suffix, there[name + suffix], overrides, {"time_budget": time_budget},
+                                      ("time_budget",))
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.time()
     harness.prepare(args.dataset, args.data_path)
     run = {"mode": "quick" if args.quick else "full", **harness.stamp(__file__, argv),
            "threads": torch.get_num_threads()}
-    results = {}
     checkpoints = os.path.join(harness.paths.SAVED, "table1", args.dataset)
+    fresh = args.replace
     for name in names:
-        seed_rows = []
         for seed in seeds:
             t0 = time.time()
-            seed_rows.append(train_one(name, args.dataset, args.data_path, args.quick, checkpoints, seed,
-                                       args.epochs, args.time_budget * 60 if args.time_budget else None, overrides))
-            print(f"{name + suffix} seed {seed}: kept {json.dumps(seed_rows[-1]['full'])}, masked "
-                  f"{json.dumps(seed_rows[-1]['full_masked'])} in {time.time() - t0:.0f} s", flush=True)
-        first = seed_rows[0]
-        results[name + suffix] = {"model": MODELS[name][0], **paper_fields(args.dataset, name),
-                                  "parameters": first["parameters"],
-                                  "non_embedding_parameters": first["non_embedding_parameters"],
-                                  "overrides": dict(overrides), "mean": aggregate(seed_rows), "seeds": seed_rows,
-                                  "run": run}
-    run["minutes"] = round((time.time() - start) / 60, 1)
-    return results
+            row = train_one(name, args.dataset, args.data_path, args.quick, checkpoints, seed, args.epochs,
+                            time_budget, overrides)
+            print(f"{name + suffix} seed {seed}: kept {json.dumps(row['full'])}, masked "
+                  f"{json.dumps(row['full_masked'])} in {time.time() - t0:.0f} s", flush=True)
+            run["minutes"] = round((time.time() - start) / 60, 1)
+            new = {name + suffix: {"model": MODELS[name][0], **paper_fields(args.dataset, name),
+                                   "parameters": row["parameters"],
+                                   "non_embedding_parameters": row["non_embedding_parameters"],
+                                   "overrides": dict(overrides), "seeds": [row], "run": dict(run)}}
+            harness.update(path, lambda there: {"dataset": args.dataset, "models": dict(sorted(
+                merged({} if fresh or not there else there["models"], new, run).items(), key=table_order))})
+            fresh = False  # --replace drops what the file held before this run, not this run's earlier rows
 
 
-def merged(old, new):
+def refuse_other_settings(name, row, overrides, settings, keys=None):
+    """Stop, naming the keys, unless ``row``'s seeds were trained with these ``overrides`` and ``settings`` (only
+    ``keys`` of them when given): a row's mean pools its seeds, and its page shows the first seed's settings."""
+    def plain(value):  # as the results file holds it: a tuple and its list, 1 and 1.0 are the same setting
+        return json.loads(json.dumps(value))
+
+    old = row.get("overrides", {})
+    differ = {k for k in {*old, *overrides} if plain(old.get(k)) != plain(overrides.get(k))}
+    for seed in row["seeds"]:
+        differ |= {k for k in ({*seed["settings"], *settings} if keys is None else keys)
+                   if plain(seed["settings"].get(k)) != plain(settings.get(k))}
+    if differ:
+        raise SystemExit(f"--suffix: '{name}' holds seeds trained with another {', '.join(sorted(differ))}; name "
+                         "this run's variant with --suffix (or start the results file afresh with --replace)")
+
+
+def merged(old, new, run):
     """Rows of both; a row in both keeps the seeds of each (this run's where a seed is in both), so that
-    the seeds of one row can run in separate processes."""
-    out = dict(old)
+    the seeds of one row can run in separate processes. ``run``: this process's, whose minutes so far every
+    row it wrote gets, so that the page lists it once."""
+    def ours(kept):  # this run as an earlier write left it: older minutes, other processes' commands after its own
+        rest = {k: v for k, v in kept.items() if k not in ("minutes", "command")}
+        return rest == {k: v for k, v in run.items() if k not in ("minutes", "command")} and \
+            (kept["command"] + "; ").startswith(run["command"] + "; ")
+
+    out = {name: {**r, "run": {**r["run"], "minutes": run["minutes"]}} if ours(r["run"]) else r
+           for name, r in old.items()}
     for name, row in new.items():
-        if name in old:
-            seeds = {s["seed"]: s for s in old[name]["seeds"]}
-            seeds.update({s["seed"]: s for s in row["seeds"]})
-            row = {**row, "seeds": [seeds[k] for k in sorted(seeds)]}
-            row["mean"] = aggregate(row["seeds"])
-            if old[name]["run"] != row["run"]:
-                row["run"] = {**row["run"], "command": row["run"]["command"] + "; " + old[name]["run"]["command"]}
-        out[name] = row
+        if name in out:
+            refuse_other_settings(name, out[name], row["overrides"], row["seeds"][0]["settings"])
+            seeds = harness.merge_rows(out[name]["seeds"], row["seeds"], lambda s: s["seed"])
+            row = {**row, "seeds": sorted(seeds, key=lambda s: s["seed"])}
+            command = out[name]["run"]["command"]
+            row["run"] = {**row["run"], "command": command if ours(out[name]["run"])
+                          else row["run"]["command"] + "; " + command}
+        out[name] = {**row, "mean": aggregate(row["seeds"])}
     return out
 
 
