@@ -5,9 +5,11 @@
 
 SRT (untrained: timing does not depend on the weights) evaluated on the validation split through the plugin's
 trainer, each mode best of --repeats: ``eval_negatives: fixed`` (one row per user) and ``recbole`` (RecBole's
-NegSampleEvalDataLoader: one row per candidate, its sampling included) (eval_speed.json).
+NegSampleEvalDataLoader: one row per candidate, its sampling included) (eval_speed.json; a command for some datasets
+or modes replaces their rows only).
 ``--epochs N``: instead, at one size, N training epochs of SRT on all positions and of RecBole's SASRec-CE on its
-augmented rows (one per prefix), and one uni10000 and one full evaluation of SRT (epoch_and_eval.json).
+augmented rows (one per prefix), and one uni10000 and one full evaluation of SRT (epoch_and_eval.json; --quick or
+another size: epoch_and_eval-quick-hidden128-layers4.json and the like).
 """
 
 import json
@@ -76,15 +78,29 @@ def epochs_and_evaluations(args):
     return {"rows": rows, "size": f"hidden {args.hidden_size}, layers {args.n_layers}, heads 2, MAX_ITEM_LIST_LENGTH 50"}
 
 
+STAMP = ("date", "machine", "command", "repeats")  # what each row keeps of the command that measured it
+
+
+def runs(result):
+    """The line naming each row's command (machine, date, command, repeats); in files from before rows named
+    theirs, the file's."""
+    return [f"{harness.describe(r.get('machine', result['machine']))}; {r.get('date', result['date'])}; "
+            f"`{r.get('command', result['command'])}`; best of {r.get('repeats', result['repeats'])}."
+            for r in result["rows"]]
+
+
 def markdown(result):
-    lines = ["# One validation evaluation of SRT: seconds", "",
-             f"{harness.describe(result['machine'])}; {result['date']}; `{result['command']}`; "
-             f"best of {result['repeats']}.", ""]
+    lines = ["# One validation evaluation of SRT: seconds", ""]
+    header = list(dict.fromkeys(runs(result)))
+    # rows of several commands (a subset run again): each is listed, and a column says which measured the row
+    lines += header if len(header) == 1 else [f"{i}. {line}" for i, line in enumerate(header, 1)]
     rows = [[r["dataset"], r["mode"], r["eval_negatives"], r["loader"], f"{r['seconds']:.2f}",
              f"{r.get('x_full', float('nan')):.2f}", f"{r['users']:,}", f"{r['items']:,}", f"{r['ndcg@5']:.4f}"]
             for r in result["rows"]]
-    lines += harness.table(["dataset", "mode", "eval_negatives", "loader", "seconds", "× full", "users", "items",
-                            "ndcg@5"], rows)
+    columns = ["dataset", "mode", "eval_negatives", "loader", "seconds", "× full", "users", "items", "ndcg@5"]
+    if len(header) > 1:
+        columns, rows = columns + ["run"], [row + [header.index(line) + 1] for row, line in zip(rows, runs(result))]
+    lines += [""] + harness.table(columns, rows)
     return "\n".join(lines) + "\n"
 
 
@@ -103,12 +119,35 @@ def epochs_markdown(result):
 
 def pages(results=None):
     return {**harness.rendered(markdown, ("eval_speed", "eval_speed-quick"), results),
-            **harness.rendered(epochs_markdown, ["epoch_and_eval"], results)}
+            **harness.rendered(epochs_markdown, ["epoch_and_eval*"], results)}
+
+
+def epochs_name(args):
+    """epoch_and_eval, or a file named by what differs from its default size: another never replaces it."""
+    tags = [tag for tag, other in (("quick", args.quick), (f"hidden{args.hidden_size}", args.hidden_size != 64),
+                                   (f"layers{args.n_layers}", args.n_layers != 2)) if other]
+    return "-".join(["epoch_and_eval", *tags])
+
+
+def merged(old, rows, stamp, repeats):
+    """``old`` with this command's rows in place of the same (dataset, mode, eval_negatives): a command for some
+    datasets or modes keeps the others. "× full" is against the dataset's full row measured on the same machine
+    (without one, a kept row keeps the ratio its own command measured)."""
+    old = old or {"rows": []}
+    rows = harness.merge_rows([{**{k: old[k] for k in STAMP}, **r} for r in old["rows"]],
+                              [{**r, **stamp, "repeats": repeats} for r in rows],
+                              lambda r: (r["dataset"], r["mode"], r["eval_negatives"]))
+    full = {(r["dataset"], harness.describe(r["machine"])): r["seconds"] for r in rows if r["mode"] == "full"}
+    for row in rows:
+        seconds = full.get((row["dataset"], harness.describe(row["machine"])))
+        if seconds:
+            row["x_full"] = round(row["seconds"] / seconds, 2)
+    return {**stamp, "repeats": repeats, "rows": rows}
 
 
 def run(args, argv):
     if args.epochs:
-        return {"epoch_and_eval": {**harness.stamp(__file__, argv), **epochs_and_evaluations(args)}}
+        return {epochs_name(args): {**harness.stamp(__file__, argv), **epochs_and_evaluations(args)}}
     repeats, scratch = args.repeats or (1 if args.quick else 3), os.path.join(harness.paths.SAVED, "eval_speed")
     rows = []
     for dataset in (args.datasets or ("ml-100k" if args.quick else "ml-100k,beauty")).split(","):
@@ -116,12 +155,8 @@ def run(args, argv):
             for negatives in (("fixed",) if mode == "full" else ("fixed", "recbole")):
                 rows.append(time_evaluation(dataset, mode, negatives, repeats, scratch))
                 print(json.dumps(rows[-1]), flush=True)
-    full = {r["dataset"]: r["seconds"] for r in rows if r["mode"] == "full"}
-    for row in rows:
-        if row["dataset"] in full:
-            row["x_full"] = round(row["seconds"] / full[row["dataset"]], 2)
-    return {"eval_speed-quick" if args.quick else "eval_speed": {**harness.stamp(__file__, argv), "repeats": repeats,
-                                                                 "rows": rows}}
+    stamp = harness.stamp(__file__, argv)
+    return {"eval_speed-quick" if args.quick else "eval_speed": lambda old: merged(old, rows, stamp, repeats)}
 
 
 def main(argv=None):
