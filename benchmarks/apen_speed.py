@@ -4,6 +4,7 @@
 
 For each size and shape (synthetic.py) it times the whole command in a fresh process, its own breakdown
 (read, group, apen: from its --json), and ApEn alone in this process on the grouped arrays, best of --repeat.
+A command for some sizes or shapes replaces their rows of apen_speed.json only.
 """
 
 import json
@@ -51,15 +52,22 @@ def measure(folder, name, m, repeat):
             "apen_only_s": best, "load_average_1min_before": load}
 
 
+RUN = ("date", "machine", "command", "repeat")  # what each row keeps of the command that measured it
+
+
 def markdown(report):
+    runs = [r.get("run") or {k: report[k] for k in RUN} for r in report["runs"]]  # files from before rows named theirs
+    named = [f"Machine: {harness.describe(r['machine'])}. Date: {r['date']}. Command: `{r['command']}`." for r in runs]
+    header = list(dict.fromkeys(named))
+    repeats = "/".join(str(n) for n in sorted({r["repeat"] for r in runs}))
+    # rows of several commands (some sizes or shapes run again): each is listed, and a column says which measured it
     lines = ["# ApEn speed: `python -m recbole_srt.stats`", "",
-             f"Machine: {harness.describe(report['machine'])}. Date: {report['date']}. "
-             f"Command: `{report['command']}`.", "",
+             *(header if len(header) == 1 else [f"{i}. {line}" for i, line in enumerate(header, 1)]), "",
              "Synthetic `.inter` files (string tokens, float timestamps, rows shuffled). `command` is the whole "
              "`python -m recbole_srt.stats DIR/NAME --m M --json ...` in a fresh process (interpreter start and "
              "the package's torch import included); `read`, `group` (factorize + sort by user, time) and `apen` "
              "are its own timings; `ApEn only` is the hashing ApEn on the grouped arrays, best of "
-             f"{report['repeat']}. The machine is shared: the 1-minute load average before each run is shown.", ""]
+             f"{repeats}. The machine is shared: the 1-minute load average before each run is shown.", ""]
     rows = []
     for run in report["runs"]:
         s, b = run["stats"], run["command_breakdown_s"]
@@ -68,8 +76,11 @@ def markdown(report):
                      f"{s['apen']['apen_mean']:.4f}", f"{run['command_wall_s']:.1f}", f"{b['read_s']:.1f}",
                      f"{b['group_s']:.1f}", f"{b['apen_s']:.1f}", f"{run['apen_only_s']:.1f}",
                      f"{run['command_peak_rss_mib']:,.0f}", f"{run['load_average_1min_before']:.1f}"])
-    lines += harness.table(["shape", "interactions", "users", "items", "mean len", "max len", "m", "ApEn mean",
-                            "command s", "read s", "group s", "apen s", "ApEn only s", "peak RSS MiB", "load"], rows)
+    columns = ["shape", "interactions", "users", "items", "mean len", "max len", "m", "ApEn mean", "command s",
+               "read s", "group s", "apen s", "ApEn only s", "peak RSS MiB", "load"]
+    if len(header) > 1:
+        columns, rows = columns + ["run"], [row + [header.index(line) + 1] for row, line in zip(rows, named)]
+    lines += harness.table(columns, rows)
     return "\n".join(lines) + "\n"
 
 
@@ -91,7 +102,16 @@ def run(args, argv):
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    return {"apen_speed": report}
+    run = {k: report[k] for k in RUN}
+    return {"apen_speed": lambda old: merged(old, [{**r, "run": run} for r in report["runs"]], report)}
+
+
+def merged(old, runs, report):
+    """``old`` with this command's rows in place of the same (shape, size, m): --sizes 1M or --shapes long keeps
+    the others."""
+    earlier = [{"run": {k: old[k] for k in RUN}, **r} for r in (old or {}).get("runs", [])]
+    return {**report, "runs": harness.merge_rows(earlier, runs,
+                                                 lambda r: (r["shape"], r["size"], r["stats"]["apen"]["m"]))}
 
 
 def main(argv=None):
