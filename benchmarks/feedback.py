@@ -1,12 +1,14 @@
 """Next-item + feedback decomposition (ARGUS): which head helps which task, on ratings data.
 
     python benchmarks/feedback.py [--quick] [--datasets ml-100k,gift_cards] [--seeds 0,1,2]
-                                  [--variants plain,next-item,feedback,both,both-liked] [--sweep] [--merge] [--render]
+                                  [--variants plain,next-item,feedback,both,both-liked] [--sweep] [--replace] [--render]
 
 IDTransformer trained as each variant (VARIANTS: items only; ratings read, next-item head; feedback head alone,
 liked = rating >= 4, selected on validation AUC; both heads; both, the next-item loss on liked targets), every seed,
 leave-one-out, full ranking. ``--sweep``: four sizes of ``both`` on ml-100k through the scaling toolkit, both
 heads' metrics fitted against training FLOPs (figures in docs/results/feedback_sweep/).
+Each run is written to the results file as it finishes, in place of an earlier run of the same dataset, variant and
+seed; the file's other runs and its sweep are kept (``--replace`` starts the file over).
 """
 
 import json
@@ -134,28 +136,40 @@ def run(args, argv):
     seeds = harness.ints(args.seeds or ("0" if args.quick else "0,1,2"), "--seeds")
     variants = harness.names(args.variants, VARIANTS, "--variants")
     torch.set_num_threads(os.cpu_count() or 1)
-    start, rows = time.time(), []
+    name = "feedback_quick" if args.quick else "feedback"
+    started, last = False, time.time()
+
+    def change(previous, rows=(), sweep=None):
+        """The file with ``rows`` in place of its runs of the same dataset, variant and seed, the others kept (a
+        command that names some of them adds to the study), and ``sweep`` in place of its sweep."""
+        nonlocal started, last
+        previous = {} if not previous or (args.replace and not started) else previous
+        stamp = harness.stamp(__file__, argv)
+        # The command writes many times: it joins the file's commands once, and adds only its time since the last
+        # write (whole seconds, the rest carried to the next)
+        command = previous.get("command") if started else \
+            "; ".join(c for c in (previous.get("command"), stamp["command"]) if c)
+        elapsed = round(time.time() - last)
+        started, last = True, last + elapsed
+        runs = harness.merge_rows(previous.get("runs"), rows, lambda r: (r["dataset"], r["variant"], r["seed"]))
+        result = {"mode": mode, **stamp, "seeds": sorted({r["seed"] for r in runs}), "command": command, "runs": runs,
+                  "wall_seconds": elapsed + previous.get("wall_seconds", 0)}
+        if sweep or "sweep" in previous:
+            result["sweep"] = sweep or previous["sweep"]
+        return result
+
+    results = os.path.join(harness.paths.RESULTS, name + ".json")
     os.makedirs(harness.paths.SAVED, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=harness.paths.SAVED) as scratch:
         for dataset in datasets:
             for variant in variants:
                 for seed in seeds:
-                    rows.append(train_one(dataset, variant, seed, BUDGET[mode], scratch))
-                    print(json.dumps(rows[-1]), flush=True)
+                    row = train_one(dataset, variant, seed, BUDGET[mode], scratch)
+                    print(json.dumps(row), flush=True)
+                    # written as it finishes: a stopped study keeps every run it finished
+                    harness.update(results, lambda old: change(old, [row]))
     sweep = run_sweep(args.quick, harness.paths.RESULTS) if args.sweep else None
-
-    def change(previous):
-        previous = previous if args.merge and previous else {}
-        runs = previous.get("runs", []) + rows
-        stamp = harness.stamp(__file__, argv)
-        result = {"mode": mode, **stamp, "seeds": sorted({r["seed"] for r in runs}),
-                  "command": "; ".join(c for c in (previous.get("command"), stamp["command"]) if c), "runs": runs,
-                  "wall_seconds": round(time.time() - start) + previous.get("wall_seconds", 0)}
-        if sweep or "sweep" in previous:
-            result["sweep"] = sweep or previous["sweep"]
-        return result
-
-    return {"feedback_quick" if args.quick else "feedback": change}
+    return {name: lambda old: change(old, sweep=sweep)}
 
 
 def main(argv=None):
@@ -164,7 +178,11 @@ def main(argv=None):
     parser.add_argument("--seeds", default=None, help="default 0,1,2 (quick: 0)")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--sweep", action="store_true", help="also the four-size sweep of the joint model")
-    parser.add_argument("--merge", action="store_true", help="keep the runs (and sweep) already in the results file")
+    kept = parser.add_mutually_exclusive_group()
+    kept.add_argument("--merge", action="store_true",
+                      help="the default now (the file's other runs and sweep are kept); accepted for older commands")
+    kept.add_argument("--replace", action="store_true",
+                      help="start the results file over: drop its earlier runs and sweep")
     return harness.run(parser, argv, lambda args: run(args, argv), pages)
 
 
