@@ -8,11 +8,13 @@ run uses) is prepared with dataset_prep; SRT is pre-trained on it and its Fisher
 full ranking, each variant (most popular, scratch, zero-shot, fine-tuned with and without EWC and unfreezing) is
 tested with history kept and masked, scratch and fine-tuned also with 10 % cold items. ``--trend``: nested corpora
 (one source, two, ...), history kept. Every step is a plain run of the project's commands, kept under
-saved/transfer/<tag>/ and skipped when run again.
+saved/transfer/<tag>/ and skipped when run again. The results file holds every seed with kept runs besides the named
+ones (and keeps its other rows), and is written again as each row finishes.
 """
 
 import glob
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -75,7 +77,9 @@ def corpus_size(corpus):
     return stats["interactions"], stats["users"]
 
 
-RUN_SECONDS = []  # wall time of every run this invocation reads, kept or made (the Fisher's is not counted)
+# {run: wall time} of every run this invocation reads, kept or made (the Fisher's is not counted); by run, since a
+# study reads its kept runs once before it trains and again as it goes
+RUN_SECONDS = {}
 
 
 def run(name, dataset, options, workdir, log, train=True, data_path=None):
@@ -92,7 +96,7 @@ def run(name, dataset, options, workdir, log, train=True, data_path=None):
                                data_path or harness.paths.DATA)
         harness.update(path, lambda old: result)
     result = harness.load(path)
-    RUN_SECONDS.append(result["wall_seconds"])
+    RUN_SECONDS[path] = result["wall_seconds"]
     return result
 
 
@@ -235,35 +239,76 @@ def study(args, argv):
         common = {"preset": args.preset, "tokenizer_path": tokenizer, "stopping_step": mode["stopping_step"],
                   "learning_rate": 1e-3}
         rows, sizes = [], {}
-        for seed in seeds:
-            def row(variant, key, options, label="", masked=not args.trend, base=common, **more):  # one of this seed
-                return variant_row(variant, key, dataset, options, base, seed, workdir, log, masked=masked,
-                                   train=trains(variant, label), **more)
+        name = f"transfer-{tag}" + ("-trend" if args.trend else "")
+        if args.sources is not None and (args.trend or sorted(sources) != sorted(everything)):
+            name += "-" + "+".join(sources)
+        results = os.path.join(harness.paths.RESULTS, name + ".json")
+
+        def seed_rows(seed, train, found):
+            """Each of this seed's rows passed to ``found`` as it is made (None: a variant that has not run); with
+            ``train`` False, kept runs only."""
+            def row(variant, key, options, label="", masked=not args.trend, base=common, **more):
+                found(variant_row(variant, key, dataset, options, base, seed, workdir, log, masked=masked,
+                                  train=train and trains(variant, label), **more))
             # Baselines on the target, independent of the corpus (most popular needs no tokenizer).
-            rows.append(row("most-popular", "most-popular", {"model": "MostPop"}, base={}))
-            rows.append(row("scratch", "scratch", {"epochs": mode["epochs"]}, cold=not args.trend))
+            row("most-popular", "most-popular", {"model": "MostPop"}, base={})
+            row("scratch", "scratch", {"epochs": mode["epochs"]}, cold=not args.trend)
             if args.trend:  # fine-tuning trains its stages' epochs before `epochs`: scratch given as many
                 longer = mode["epochs"] + preset(args.preset)["n_layers"] * mode["stage_epochs"]
-                rows.append(row("scratch, as many epochs", f"scratch-e{longer}", {"epochs": longer}, masked=False))
+                row("scratch, as many epochs", f"scratch-e{longer}", {"epochs": longer}, masked=False)
             for corpus_sources in corpora:
                 corpus = sub_corpus(args.target, corpus_sources, tokenizer, log)
                 label = corpus[len(f"pretrain-{args.target}"):]  # "" for the full corpus: its runs are shared
                 sizes[corpus] = (corpus_sources, *corpus_size(corpus))
                 # nothing to fine-tune: no pre-training either
                 checkpoint = pretrain(corpus, label, seed, common, mode, workdir, log) \
-                    if any(trains(v, label) for v in chosen) else None
+                    if train and any(trains(v, label) for v in chosen) else None
                 for variant, options in variants(checkpoint, mode).items():
                     if variant in chosen:
-                        rows.append(row(variant, key_of(variant, label), options, label=label, fallback=checkpoint,
-                                        cold=variant == "finetuned" and not args.trend, corpus=corpus_sources))
-    name = f"transfer-{tag}" + ("-trend" if args.trend else "")
-    if args.sources is not None and (args.trend or sorted(sources) != sorted(everything)):
-        name += "-" + "+".join(sources)
-    return {name: {"target": args.target, "quick": args.quick, "preset": args.preset, "seeds": seeds, "mode": mode,
-                   "rows": [r for r in rows if r is not None], "paper": PAPER[args.target],
-                   "wall_minutes": (time.time() - start) / 60, "run_minutes": sum(RUN_SECONDS) / 60,
-                   "corpora": [{"name": name, "sources": c, "interactions": n, "users": u}
-                               for name, (c, n, u) in sizes.items()], **harness.stamp(__file__, argv)}}
+                        row(variant, key_of(variant, label), options, label=label, fallback=checkpoint,
+                            cold=variant == "finetuned" and not args.trend, corpus=corpus_sources)
+
+        def result(old):
+            """The file's rows with this command's in place of those of the same variant, seed and corpus (the
+            others kept: seeds whose runs are no longer here, or a command running beside this one)."""
+            every = harness.merge_rows((old or {}).get("rows"), rows, row_key)
+            return {"target": args.target, "quick": args.quick, "preset": args.preset,
+                    "seeds": sorted(set(seeds) | {r["seed"] for r in every}), "mode": mode, "rows": every,
+                    "paper": PAPER[args.target], "wall_minutes": (time.time() - start) / 60,
+                    "run_minutes": sum(RUN_SECONDS.values()) / 60,
+                    "corpora": [{"name": name, "sources": c, "interactions": n, "users": u}
+                                for name, (c, n, u) in sizes.items()], **harness.stamp(__file__, argv)}
+
+        def write():  # the results file and its page, so that a stopped study shows what it finished
+            written = harness.update(results, result)
+            harness.publish({name: (trend_markdown if args.trend else markdown)(written)})
+
+        def add(found, write_new=False):
+            """``found`` in place of the row of its key; ``write_new``: written at once when it is new (trained)."""
+            if found is not None and found not in rows:
+                rows[:] = harness.merge_rows(rows, [found], row_key)
+                if write_new:
+                    write()
+
+        # First the rows of every seed with kept runs, the named ones' too, so that the first write holds them all
+        # (a command naming another seed adds it to them), then the named seeds, each row written as it finishes
+        for seed in sorted(set(seeds) | kept_seeds(workdir)):
+            seed_rows(seed, False, add)
+        if rows:
+            write()
+        for seed in seeds:
+            seed_rows(seed, True, lambda found: add(found, write_new=True))
+    return {name: result}
+
+
+def kept_seeds(workdir):
+    """The seeds of the runs kept in ``workdir`` (<key>-s<seed>.json)."""
+    return {int(m.group(1)) for f in os.listdir(workdir) for m in [re.fullmatch(r".+-s(\d+)\.json", f)] if m}
+
+
+def row_key(row):
+    """What one row of the results stands for: a variant, a seed and (fine-tuned) the corpus it was pre-trained on."""
+    return row["variant"], row["seed"], tuple(row.get("corpus") or ())
 
 
 def pages(results=None):

@@ -100,3 +100,64 @@ def test_gains_are_paired_on_the_seeds_both_variants_ran():
     assert transfer.gain({0: 0.02, 1: 0.05, 2: 0.05}, {0: 0.02}, 3) == "+0.0 % (1 of 3 seeds)"
     assert transfer.gain({0: 0.02}, {0: 0.01}, 1) == "+100.0 %"
     assert transfer.gain({5: 0.02}, {0: 0.02}, 3) == ""
+
+
+def kept_study(monkeypatch, tmp_path):
+    """transfer.main on a fake project whose runs are kept as real ones are (<workdir>/<run>.json, by transfer.run),
+    each trained at once; a run named in the returned set stops the study as SIGTERM does (SystemExit)."""
+    project_in(monkeypatch, tmp_path)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")  # main() sets it: restored after the test
+    monkeypatch.setattr(transfer, "RUN_SECONDS", type(transfer.RUN_SECONDS)())  # this invocation's
+    stops = set()
+
+    def trial(run_id, dataset, options, runs_dir, data_path=None):
+        if run_id in stops:
+            raise SystemExit(143)
+        metrics = {"ndcg@5": 0.01, "hit@5": 0.02}
+        return {"test_result": metrics, "test_result_cold": metrics, "test_result_warm": metrics, "history": [],
+                "checkpoint": None, "wall_seconds": 60.0}
+
+    monkeypatch.setattr(transfer.harness, "trial", trial)
+    monkeypatch.setattr(transfer, "prepare", lambda target, log: (target, f"pretrain-{target}", "tok.model"))
+    monkeypatch.setattr(transfer, "corpus_size", lambda corpus: (100, 10))
+    monkeypatch.setattr(transfer, "pretrain", lambda *args: "x.pth")
+    return stops
+
+
+def seeds_of(path):
+    with open(path) as f:
+        result = json.load(f)
+    return result["seeds"], sorted({r["seed"] for r in result["rows"]}), len(result["rows"]), result["run_minutes"]
+
+
+def test_a_new_seed_adds_to_the_seeds_whose_runs_are_kept(monkeypatch, tmp_path):
+    kept_study(monkeypatch, tmp_path)
+    results = tmp_path / "results" / "transfer-beauty-quick.json"
+    transfer.main(["--quick", "--seeds", "0,1"])
+    rows = seeds_of(results)[2] // 2  # one seed's
+    transfer.main(["--quick", "--seeds", "3"])
+    assert seeds_of(results)[:3] == ([0, 1, 3], [0, 1, 3], 3 * rows)
+    # Without the results file, a command trains only what it names and writes every seed's kept runs again,
+    # each run's minute counted once though it was read twice
+    results.unlink()
+    monkeypatch.setattr(transfer, "RUN_SECONDS", type(transfer.RUN_SECONDS)())  # this invocation's
+    transfer.main(["--quick", "--seeds", "3", "--only", "scratch"])
+    workdir = tmp_path / "saved" / "transfer" / "beauty-quick"
+    assert seeds_of(results) == ([0, 1, 3], [0, 1, 3], 3 * rows, len(list(workdir.glob("*.json"))))
+    # Seed 1's runs gone from this machine (a fresh clone, or another machine ran them): its rows stay in the file
+    for path in workdir.glob("*-s1*.json"):
+        path.unlink()
+    transfer.main(["--quick", "--seeds", "3", "--only", "scratch"])
+    assert seeds_of(results)[:3] == ([0, 1, 3], [0, 1, 3], 3 * rows)
+
+
+def test_a_stopped_study_has_written_the_rows_it_finished(monkeypatch, tmp_path):
+    stops = kept_study(monkeypatch, tmp_path)
+    stops.add("finetuned-s0")  # after most popular, scratch and the zero-shot rows
+    with pytest.raises(SystemExit):
+        transfer.main(["--quick", "--seeds", "0"])
+    with open(tmp_path / "results" / "transfer-beauty-quick.json") as f:
+        variants = [r["variant"] for r in json.load(f)["rows"]]
+    assert variants == ["most-popular", "scratch", "zero-shot", *[f"zero-shot, popularity prior {b:g}"
+                                                                  for b in transfer.PRIORS]]
+    assert "| zero-shot |" in (tmp_path / "docs" / "transfer-beauty-quick.md").read_text()  # its page too
