@@ -4,7 +4,8 @@
 
 Writes a synthetic corpus (synthetic.py) under saved/large_corpus/, then trains SRT in a child process through the
 plugin's build path: its peak resident memory (``wait4``), and the seconds and memory after each stage.
-Validation and test are not run: ranking a million users is a separate cost.
+Validation and test are not run: ranking a million users is a separate cost. Other settings than the default's
+(or --quick's) write their own file, named by them: large_corpus-1m-steps100.json and the like.
 """
 
 import argparse
@@ -15,6 +16,9 @@ import time
 
 import harness
 import synthetic
+
+DEFAULT = {"interactions": "10M", "steps": 0, "threads": 2}
+QUICK = {"interactions": "1M", "steps": 50}
 
 
 def rss_mib():
@@ -66,12 +70,23 @@ def markdown(r):
 
 
 def pages(results=None):
-    return harness.rendered(markdown, ("large_corpus", "large_corpus-quick", "large_corpus-before"), results)
+    return harness.rendered(markdown, ["large_corpus*"], results)
+
+
+def results_name(args):
+    """large_corpus(-quick), with a tag for each setting that differs from its default: a run of another size never
+    replaces the default's result."""
+    default = {**DEFAULT, **(QUICK if args.quick else {})}
+    tags = ["quick"] if args.quick else []
+    if harness.parse_count(args.interactions) != harness.parse_count(default["interactions"]):
+        tags.append(args.interactions.lower())
+    tags += [f"{flag}{getattr(args, flag)}" for flag in ("steps", "threads") if getattr(args, flag) != default[flag]]
+    return "-".join(["large_corpus", *tags])
 
 
 def run(args, argv):
     if args.quick:
-        args.interactions, args.steps = "1M", 50
+        args.interactions, args.steps = QUICK["interactions"], QUICK["steps"]
     name, data_path = f"synthetic-{args.interactions.lower()}", os.path.join(harness.paths.SAVED, "large_corpus")
     start = time.perf_counter()
     rows, users, items = synthetic.corpus(data_path, name, harness.parse_count(args.interactions))
@@ -79,16 +94,16 @@ def run(args, argv):
     wall, peak, out = harness.child([sys.executable, os.path.abspath(__file__), "--child", "--name", name,
                                      "--data_path", data_path, "--steps", str(args.steps), "--threads",
                                      str(args.threads)])
-    return {"large_corpus-quick" if args.quick else "large_corpus": {
+    return {results_name(args): {
         "interactions": rows, "users": users, "items": items, "write_seconds": write_seconds, "wall_seconds": wall,
         "peak_rss_mib": peak, **json.loads(out.strip().splitlines()[-1]), **harness.stamp(__file__, argv)}}
 
 
 def main(argv=None):
     parser = harness.parser(__doc__, quick="1M interactions, 50 steps")
-    parser.add_argument("--interactions", default="10M")
-    parser.add_argument("--steps", type=int, default=0, help="training steps (0: one epoch)")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--interactions", default=DEFAULT["interactions"])
+    parser.add_argument("--steps", type=int, default=DEFAULT["steps"], help="training steps (0: one epoch)")
+    parser.add_argument("--threads", type=int, default=DEFAULT["threads"])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--name", help=argparse.SUPPRESS)
     parser.add_argument("--data_path", help=argparse.SUPPRESS)
