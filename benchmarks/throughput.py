@@ -6,8 +6,10 @@
 
 GPU (gpu_throughput.json): per size, batch and compile setting, a warm-up epoch then --epochs timed ones: targets
 and model FLOPs (recbole_srt/model/flops.py) per second, MFU against the card's spec bf16 peak and a bf16 matmul
-measured here, host-device syncs per step, and one full step repeated (the loop's steady rate). The paper's authors
-report 262 s per epoch on ml-100k (100K interactions) for their 24-layer model on one 16 GB GPU.
+measured here, host-device syncs per step, and one full step repeated (the loop's steady rate); a command's rows
+replace the file's rows of the same size, batch and compile setting, and another card, dataset or K needs its own
+--out. The paper's authors report 262 s per epoch on ml-100k (100K interactions) for their 24-layer model on one
+16 GB GPU.
 CPU (cpu_throughput.json, rows by --label): one full step repeated --steps times, MFU against float32 matmuls of
 the step's largest shape and of a 1024³ square, torch.profiler's table of a step beside the results. Run it alone on
 an idle machine.
@@ -27,6 +29,8 @@ from harness.speed import matmul_rate, profile_table, steady_step, sync
 BF16_PEAK = {"H200": 989e12, "H100 SXM": 989e12, "H100 PCIe": 756e12, "H100": 989e12, "A100": 312e12,
              "L40S": 362e12, "L4": 121e12, "A10G": 70e12, "A10": 125e12, "V100": 0.0, "T4": 0.0}
 AUTHORS_SECONDS_PER_EPOCH = 262.0
+GRID = ("device", "dataset", "negatives")  # rows of one GPU file compare only under the same of these
+RUN = ("date", "machine", "command", "matmul_tflops")  # what each GPU row keeps of the command that measured it
 
 
 def build(args, size, batch, workdir, **options):
@@ -138,11 +142,40 @@ def gpu_grid(args, sizes, batches):
             "matmul_tflops": rate / 1e12, "rows": rows}
 
 
+def same_grid(name, args):
+    """Stops before any GPU time when results/<name>.json holds another card's, dataset's or K's rows: merged, they
+    would read as one grid."""
+    import torch
+
+    path = os.path.join(harness.paths.RESULTS, f"{name}.json")
+    old = harness.load(path) if os.path.isfile(path) else {}
+    here = {"device": torch.cuda.get_device_name(), "dataset": args.dataset, "negatives": args.negatives}
+    differs = [k for k in GRID if k in old and old[k] != here[k]]
+    if differs:
+        raise SystemExit(f"--out: {name}.json holds {', '.join(f'{k} {old[k]}' for k in differs)}, this run "
+                         f"{', '.join(f'{k} {here[k]}' for k in differs)}: name another file "
+                         f"(--out {name}-<what differs>)")
+
+
+def gpu_merged(old, new):
+    """``old``'s rows with this command's in place of the same size, batch and compile setting: --sizes L8-H8-D1024
+    keeps the other sizes. Each row names the command that measured it (older rows: the file's)."""
+    earlier = [{"run": {k: old.get(k) for k in RUN}, **r} for r in (old or {}).get("rows", [])]
+    rows = [{**r, "run": {k: new[k] for k in RUN}} for r in new["rows"]]
+    return {**new, "rows": harness.merge_rows(earlier, rows,
+                                              lambda r: (r["size"], r["batch"], r.get("compiled", False)))}
+
+
 def gpu_markdown(result):
-    lines = [f"# GPU throughput: SRT, bf16 autocast ({result['device']}, {result['date']})", "",
-             f"`{result['command']}`; {result['dataset']}, K = {result['negatives']}, batch in windows of up to "
-             f"{result['max_length']} items; spec bf16 peak {result['spec_peak_tflops'] or 'unknown'} TFLOP/s, "
-             f"measured bf16 matmul {result['matmul_tflops']:.1f} TFLOP/s.", ""]
+    runs = [r.get("run") or {k: result[k] for k in RUN} for r in result["rows"]]  # files from before rows named theirs
+    named = [f"`{r['command']}` ({r['date']}); measured bf16 matmul {r['matmul_tflops']:.1f} TFLOP/s." for r in runs]
+    header = list(dict.fromkeys(named))
+    grid = (f"{result['dataset']}, K = {result['negatives']}, batch in windows of up to {result['max_length']} "
+            f"items; spec bf16 peak {result['spec_peak_tflops'] or 'unknown'} TFLOP/s")
+    # rows of several commands (some sizes run again): each command is listed, and a column says which measured a row
+    intro = ([f"`{result['command']}`; {grid}, measured bf16 matmul {result['matmul_tflops']:.1f} TFLOP/s."]
+             if len(header) == 1 else [f"{grid}. Rows from:", ""] + [f"{i}. {x}" for i, x in enumerate(header, 1)])
+    lines = [f"# GPU throughput: SRT, bf16 autocast ({result['device']}, {result['date']})", "", *intro, ""]
     percent = lambda key: lambda r: "" if r.get(key) is None else f"{r[key]:.1%}"  # noqa: E731
     # (header, the row key it needs, cell): results of earlier versions lack the later columns, left out
     columns = [("size", "size", lambda r: r["size"]), ("batch", "batch", lambda r: r["batch"]),
@@ -158,8 +191,12 @@ def gpu_markdown(result):
                ("syncs / step", "size", lambda r: "" if r["syncs_per_step"] is None else r["syncs_per_step"]),
                ("peak GiB", "size", lambda r: "" if r["peak_memory_gib"] is None else f"{r['peak_memory_gib']:.1f}")]
     columns = [c for c in columns if any(c[1] in r for r in result["rows"])]
-    lines += harness.table([c[0] for c in columns], [[c[2](r) for c in columns] for r in result["rows"]])
-    return "\n".join(lines + ["", f"Host: {harness.describe(result['machine'])}."]) + "\n"
+    cells = [[c[2](r) for c in columns] for r in result["rows"]]
+    if len(header) > 1:
+        columns, cells = columns + [("run",)], [row + [header.index(line) + 1] for row, line in zip(cells, named)]
+    lines += harness.table([c[0] for c in columns], cells)
+    hosts = dict.fromkeys(harness.describe(r["machine"]) for r in runs)
+    return "\n".join(lines + ["", f"Host: {'; '.join(hosts)}."]) + "\n"
 
 
 def cpu_markdown(rows, name):
@@ -197,7 +234,9 @@ def run(args, argv):
         name = args.out or ("gpu_throughput-quick" if args.quick else "gpu_throughput")
         if not name.startswith("gpu_throughput"):
             raise SystemExit("--out: a name starting gpu_throughput (its page is rendered from that name)")
-        return {name: {**harness.stamp(__file__, argv), **gpu_grid(args, sizes, batches)}}
+        same_grid(name, args)
+        result = {**harness.stamp(__file__, argv), **gpu_grid(args, sizes, batches)}
+        return {name: lambda old: gpu_merged(old, result)}
     name, load_before = "cpu_throughput-quick" if args.quick else "cpu_throughput", os.getloadavg()[0]
     row, profile = cpu_row(args, sizes[0], batches[0], 3 if args.quick else args.steps)
     row = {"label": args.label, **row, **harness.stamp(__file__, argv), "load_before": load_before}
