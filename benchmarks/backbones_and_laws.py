@@ -87,16 +87,26 @@ def run_study(name, spec, quick, argv):
     laws = SCALING + ["laws", "--results", results, *spec["laws"], "--out", out]
     print("$", " ".join(laws[1:]))
     run_tracked(laws, check=True, cwd=ROOT)
-    # laws.json and this run's stamp stay with the results; the figures go beside the page
+    # laws.json and this run's stamp stay with the results; the figures go beside the page. Copied over the old
+    # ones, each through a rename, and the figures it no longer makes removed last: a run stopped on the way leaves
+    # a whole page, never a folder emptied before its copy.
     kept, figures = os.path.join(harness.paths.RESULTS, tag), os.path.join(harness.paths.DOCS, tag)
     for folder in (kept, figures):
-        shutil.rmtree(folder, ignore_errors=True)
-        os.makedirs(folder)
-    shutil.copy(os.path.join(out, "laws.json"), kept)
+        os.makedirs(folder, exist_ok=True)
+    put(os.path.join(out, "laws.json"), kept)
     harness.update(os.path.join(kept, "run.json"), lambda old: harness.stamp(__file__, argv))
-    for png in glob.glob(os.path.join(out, "*.png")):
-        shutil.copy(png, figures)
+    made = {put(png, figures) for png in glob.glob(os.path.join(out, "*.png"))}
+    for stale in set(glob.glob(os.path.join(figures, "*.png"))) - made:
+        os.remove(stale)
     return tag
+
+
+def put(path, folder):
+    """``path`` copied into ``folder`` under a temporary name, then renamed: the old file or the new, never half."""
+    dest = os.path.join(folder, os.path.basename(path))
+    shutil.copy(path, dest + ".tmp")
+    os.replace(dest + ".tmp", dest)
+    return dest
 
 
 def markdown(tag, results):
