@@ -7,6 +7,8 @@
 # ROWS=baselines: only the rows slow on a CPU (RecBole's models, ID, authors' recipe, text+ID). Every row runs
 # under a time budget, so the script ends in about MINUTES (default 7) plus the tests. Phase 1: the SRT-1K
 # search on Beauty's validation split and every row; phase 2: the search's best setting, 3 seeds, both datasets.
+# table1.py refuses to pool a seed into a row of OUT whose seeds ran with other settings (another time budget, say):
+# to measure again rows that OUT holds, give a fresh OUT and compare the two files.
 set -u
 OUT=${1:-benchmarks/results}
 MIN=${2:-7}
