@@ -165,20 +165,9 @@ def cell(target, percent, size, seed, mode, tokenizer, checkpoint, workdir, log,
     scratch, scratch_ranks = row("scratch", f"{name}-scratch-e{longer}-s{seed}", dataset, data_path,
                                  {**common, "epochs": longer}, seed, workdir, log, masked=on_best(None), cold=True,
                                  ranked=True, train=train)
-    control = []
-    if percent <= LONG_SHARE:
-        def long(run_it):
-            return [row(f"scratch, {mode['long_epochs']} epochs", f"{name}-scratch-e{mode['long_epochs']}-s{seed}",
-                        dataset, data_path, {**common, "epochs": mode["long_epochs"]}, seed, workdir, log,
-                        masked=on_best(None), train=run_it)]
-        try:
-            control = long(False)  # kept
-        except NotKept:
-            # Only where early stopping did not end scratch before its horizon: otherwise the longer run, with a
-            # constant rate and the same seed, repeats scratch's and stops where it stopped (as all 18 of the first
-            # preset's did, docs/results/transfer_curve.md)
-            if scratch["epochs_trained"] >= longer:
-                control = long(train)
+    control = [row(f"scratch, {mode['long_epochs']} epochs", f"{name}-scratch-e{mode['long_epochs']}-s{seed}", dataset,
+                   data_path, {**common, "epochs": mode["long_epochs"]}, seed, workdir, log, masked=on_best(None),
+                   train=train)] if percent <= LONG_SHARE else []
     zero = row("zero-shot", f"{name}-zero_shot-s{seed}", dataset, data_path,
                {**common, "init_from": checkpoint, "epochs": 0}, seed, workdir, log, masked=on_best(checkpoint),
                train=train)

@@ -152,9 +152,7 @@ def markdown(result, name):
              f"early after {result['mode']['stopping_step']} validations without gain and are tested on their best "
              f"weights. " + (f"At {result['long_share']} % of the users or fewer, scratch is also trained for up to "
                           f"{result['mode']['long_epochs']} epochs (\"{long}\"), early stopping deciding: whether a "
-                          "gain at small targets is more than scratch stopped short; run only where scratch ran its "
-                          "whole horizon (where early stopping ended scratch sooner, the longer run repeats it, as the "
-                          "first preset's runs below show; those were all run and are all kept). " if long else "") +
+                          "gain at small targets is more than scratch stopped short. " if long else "") +
              f"Zero-shot: the pre-trained weights as they are. Pinned: {result['pinned']}. Unmasked: the "
              "user's earlier items stay ranked (the authors' code); masked: they cannot be recommended. Cold: the "
              "same training with 10 % of the items withheld (`cold_start_items: 0.1`), NDCG@5 of the users whose "

@@ -201,10 +201,8 @@ def fake_study(monkeypatch, tmp_path, kept, plan=None):
             return None
         if not kept(name):
             events.append(("train", name))
-        # the second preset's scratch runs its whole horizon (10 + 4 layers x 2 epochs) at 5 %, 3 epochs at 10 %
-        epochs = 18 if "u5-L4" in name and "scratch-e18" in name else 3
         return {"test_result": {"ndcg@5": 0.01}, "test_result_cold": {"ndcg@5": 0.0},
-                "test_result_warm": {"ndcg@5": 0.01}, "history": [{}] * epochs, "wall_seconds": 1.0,
+                "test_result_warm": {"ndcg@5": 0.01}, "history": [{}] * 3, "wall_seconds": 1.0,
                 "checkpoint": f"{name}.pth", "test_ranks": {"user": ["1"], "item": ["2"], "rank": [1]}}
 
     def fake_update(path, change):
@@ -227,19 +225,16 @@ def fake_study(monkeypatch, tmp_path, kept, plan=None):
     return run, events
 
 
-def test_a_resumed_study_shows_every_kept_cell_before_it_trains_and_runs_the_long_control_only_where_needed(
-        monkeypatch, tmp_path):
+def test_a_resumed_study_shows_every_kept_cell_before_it_trains(monkeypatch, tmp_path):
     """The first preset's cells are kept, the second's are not and come first in the order at 5 %: the first
-    write already holds the kept 10 % cells, and nothing trains before it. The long scratch control trains where
-    scratch ran its whole horizon (5 %) and not where early stopping ended it (10 %)."""
+    write already holds the kept 10 % cells, and nothing trains before it."""
     run, events = fake_study(monkeypatch, tmp_path, lambda name: "L2-H2-D64" in name or "most_popular" in name)
     run()
     shown = lambda write: {(p, s) for p, s, _, _ in write[1]}  # noqa: E731
     assert events[0][0] == "write" and shown(events[0]) == {(5, "L2-H2-D64"), (5, None), (10, "L2-H2-D64"), (10, None)}
     trained = [e[1] for e in events if e[0] == "train"]
     assert trained[0] == "pretrain-L4-H2-D64"
-    assert "beauty-u5-L4-H2-D64-scratch-e50-s0" in trained
-    assert "beauty-u10-L4-H2-D64-scratch-e50-s0" not in trained
+    assert {"beauty-u5-L4-H2-D64-scratch-e50-s0", "beauty-u10-L4-H2-D64-scratch-e50-s0"} <= set(trained)
     assert shown(events[-1]) == {(p, s) for p in (5, 10) for s in ("L2-H2-D64", "L4-H2-D64", None)}
     assert events[-1][2] is True  # complete
 
