@@ -22,9 +22,10 @@ def test_update_reads_changes_and_writes_one_file(tmp_path):
 
 
 def test_merge_rows_replaces_the_same_keys_and_keeps_the_others():
-    old = [{"k": "a", "v": 1}, {"k": "b", "v": 2}]
-    assert harness.merge_rows(old, [{"k": "b", "v": 3}, {"k": "c", "v": 4}], lambda r: r["k"]) == [
-        {"k": "a", "v": 1}, {"k": "b", "v": 3}, {"k": "c", "v": 4}]
+    old = [{"k": "a", "v": 1}, {"k": "b", "v": 2}, {"k": "c", "v": 3}]
+    # in place (a page keeps its order), new keys at the end, one row per key
+    assert harness.merge_rows(old, [{"k": "d", "v": 5}, {"k": "a", "v": 4}, {"k": "a", "v": 6}], lambda r: r["k"]) == [
+        {"k": "a", "v": 6}, {"k": "b", "v": 2}, {"k": "c", "v": 3}, {"k": "d", "v": 5}]
     assert harness.merge_rows(None, [{"k": "a"}], lambda r: r["k"]) == [{"k": "a"}]
 
 

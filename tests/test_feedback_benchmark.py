@@ -51,7 +51,7 @@ def test_a_command_replaces_its_own_runs_and_keeps_the_others(study):
         json.dump({**content, "sweep": {"points": [], "fits": {}, "command": "python -m recbole_srt.scaling sweep"}}, f)
     values["ml-100k", "both", 0] = 0.3
     feedback.main(["--datasets", "ml-100k", "--variants", "both", "--seeds", "0", "--merge"])  # --merge: still taken
-    assert feedback.summarise(result()["runs"])["ml-100k"]["both"]["ndcg@10"] == [0.1, 0.3]  # seed 0 counted once
+    assert feedback.summarise(result()["runs"])["ml-100k"]["both"]["ndcg@10"] == [0.3, 0.1]  # seed 0 once, in its place
     feedback.main(["--datasets", "gift_cards", "--variants", "both", "--seeds", "0"])
     # (ml-100k, both, 0) counted once, with its new value; the other variant, seed and dataset kept, and the sweep
     assert runs(result()) == [("gift_cards", "both", 0, 0.1), ("ml-100k", "both", 0, 0.3), ("ml-100k", "both", 1, 0.1),

@@ -24,7 +24,16 @@ def update(path, change):
 
 
 def merge_rows(old, new, key):
-    """``old`` rows with each of ``new`` in place of the old row of the same ``key(row)`` (or added): a command that
-    ran some variants, seeds or datasets replaces those rows and keeps every other one."""
-    fresh = {key(r) for r in new}
-    return [r for r in (old or []) if key(r) not in fresh] + list(new)
+    """``old`` rows with each of ``new`` in place of the old row of the same ``key(row)`` (where it stood, so that a
+    page keeps its order), the others added at the end; of rows of one key in ``new``, the last counts. A command
+    that ran some variants, seeds or datasets replaces those rows and keeps every other one."""
+    fresh = {key(r): r for r in new}
+    out, placed = [], set()
+    for row in old or []:
+        k = key(row)
+        if k not in fresh:
+            out.append(row)
+        elif k not in placed:
+            out.append(fresh[k])
+            placed.add(k)
+    return out + [r for k, r in fresh.items() if k not in placed]
