@@ -272,8 +272,10 @@ def study(args, argv):
             """The file's rows with this command's in place of those of the same variant, seed and corpus (the
             others kept: seeds whose runs are no longer here, or a command running beside this one)."""
             every = harness.merge_rows((old or {}).get("rows"), rows, row_key)
+            # the seeds of the rows only: a named seed is written before it trains, and one stopped before its
+            # first row would count in every cell's "(n of N seeds)" with no row of its own
             return {"target": args.target, "quick": args.quick, "preset": args.preset,
-                    "seeds": sorted(set(seeds) | {r["seed"] for r in every}), "mode": mode, "rows": every,
+                    "seeds": sorted({r["seed"] for r in every}), "mode": mode, "rows": every,
                     "paper": PAPER[args.target], "wall_minutes": (time.time() - start) / 60,
                     "run_minutes": sum(RUN_SECONDS.values()) / 60,
                     "corpora": [{"name": name, "sources": c, "interactions": n, "users": u}

@@ -161,3 +161,16 @@ def test_a_stopped_study_has_written_the_rows_it_finished(monkeypatch, tmp_path)
     assert variants == ["most-popular", "scratch", "zero-shot", *[f"zero-shot, popularity prior {b:g}"
                                                                   for b in transfer.PRIORS]]
     assert "| zero-shot |" in (tmp_path / "docs" / "transfer-beauty-quick.md").read_text()  # its page too
+
+
+def test_a_seed_stopped_before_its_first_row_is_not_counted(monkeypatch, tmp_path):
+    """The file is written before the named seed trains: a seed that finished no row would make every cell
+    "(2 of 3 seeds)" though no variant ran it."""
+    stops = kept_study(monkeypatch, tmp_path)
+    results = tmp_path / "results" / "transfer-beauty-quick.json"
+    transfer.main(["--quick", "--seeds", "0,1"])
+    stops.add("most-popular-s3")  # seed 3's first run
+    with pytest.raises(SystemExit):
+        transfer.main(["--quick", "--seeds", "3"])
+    assert seeds_of(results)[:2] == ([0, 1], [0, 1])
+    assert "seeds [0, 1]" in (tmp_path / "docs" / "transfer-beauty-quick.md").read_text()
