@@ -10,7 +10,10 @@ is tested with the user's history kept and masked, and against 10,000 sampled ne
 Rows ``<model> <variant>`` (--suffix) are variants of one model: the table marks the one with the best validation.
 Each finished model and seed goes into <dataset>[-quick].json at once, in place of that model and seed's old result;
 the file's other rows and seeds stay (--replace starts it afresh). A row pools only seeds trained with the same
-settings: a run with other ones (--set, --tuned, --time_budget) is refused unless --suffix names it a variant.
+settings: before anything trains, each row's config is resolved and a run whose settings differ from its seeds'
+(--set, --tuned, --time_budget, or a changed default) is refused, naming them, unless --suffix names a variant.
+A seed refused at write time all the same (another process wrote the row meanwhile) goes to
+<results>-refused-<model>-<seed>.json.
 Smoke runs (--epochs N) go to <dataset>[-quick]-e<N>.json, which no page shows.
 ``--quick`` shows the protocol, not quality (2 cores, 2026-12-04: Beauty 12 minutes, Sports 18).
 """
@@ -104,12 +107,14 @@ def budget_of(name, quick):
     return dict(modes.get(name) or modes["plugin" if model_name in PLUGIN else "other"])
 
 
-def train_one(name, dataset, data_path, quick, checkpoint_dir, seed=2020, epochs=None, time_budget=None,
-              overrides=None):
-    """Train one row at one seed; test its best checkpoint under both conventions and 10K sampled."""
-    from recbole_srt.evaluation.sampled import sampled_metrics
-    from recbole_srt.model.sizes import parameter_counts
+# What each seed records of its resolved config; seeds pool into one row only where all of these match.
+SETTINGS = ("learning_rate", "epochs", "stopping_step", "time_budget", "train_batch_size", "MAX_ITEM_LIST_LENGTH",
+            "lr_scheduler", "hidden_dropout_prob", "attn_dropout_prob", "inner_size", "loss_type", "num_negatives",
+            "neg_sampling_scope", "tau", "train_all_positions", "item_encoder", "mask_ratio", "weight_decay")
 
+
+def config_of(name, data_path, quick, checkpoint_dir, seed, epochs, time_budget, overrides):
+    """(model, config dict, yaml files) of one row at one seed."""
     model_name, options, config_files = MODELS[name]
     budget = budget_of(name, quick)
     if epochs:
@@ -127,7 +132,33 @@ def train_one(name, dataset, data_path, quick, checkpoint_dir, seed=2020, epochs
                                                    "log_dir", "tensorboard_dir", "tokenizer_dir")}
         config_dict.update({k: v for k, v in budget.items() if quick or k == "time_budget"})
         config_dict.update(overrides or {})
-    built = harness.fit(model_name, dataset, config_dict, config_files or None)
+    return model_name, config_dict, config_files or None
+
+
+def recorded_settings(config):
+    return {k: config[k] for k in SETTINGS if config.final_config_dict.get(k) is not None}
+
+
+def planned_settings(name, dataset, data_path, quick, checkpoint_dir, seed=2020, epochs=None, time_budget=None,
+                     overrides=None):
+    """The settings a seed of ``name`` will record, from the config its training resolves (the same files,
+    defaults and checks; no dataset built): a row is checked against them before hours of training, not after."""
+    from recbole_srt.build import load_config
+
+    model_name, config_dict, config_files = config_of(name, data_path, quick, checkpoint_dir, seed, epochs,
+                                                      time_budget, overrides)
+    return recorded_settings(load_config(model_name, dataset, config_file_list=config_files, config_dict=config_dict))
+
+
+def train_one(name, dataset, data_path, quick, checkpoint_dir, seed=2020, epochs=None, time_budget=None,
+              overrides=None):
+    """Train one row at one seed; test its best checkpoint under both conventions and 10K sampled."""
+    from recbole_srt.evaluation.sampled import sampled_metrics
+    from recbole_srt.model.sizes import parameter_counts
+
+    model_name, config_dict, config_files = config_of(name, data_path, quick, checkpoint_dir, seed, epochs,
+                                                      time_budget, overrides)
+    built = harness.fit(model_name, dataset, config_dict, config_files)
     model, trainer, test_data, config = built.model, built.trainer, built.test_data, built.config
     start = time.perf_counter()
     kept = trainer.evaluate(test_data, load_best_model=trainer.stopped_by != "nothing_to_train")
@@ -158,12 +189,7 @@ def train_one(name, dataset, data_path, quick, checkpoint_dir, seed=2020, epochs
         "eval_seconds_full": round(full_seconds, 2), "eval_seconds_sampled": round(sampled_seconds, 2),
         "parameters": counts["total"], "non_embedding_parameters": counts["non_embedding"],
         "device": str(config["device"]),
-        "settings": {k: config[k] for k in ("learning_rate", "epochs", "stopping_step", "time_budget",
-                                            "train_batch_size", "MAX_ITEM_LIST_LENGTH", "lr_scheduler",
-                                            "hidden_dropout_prob", "attn_dropout_prob", "inner_size", "loss_type",
-                                            "num_negatives", "neg_sampling_scope", "tau", "train_all_positions",
-                                            "item_encoder", "mask_ratio", "weight_decay")
-                     if config.final_config_dict.get(k) is not None},
+        "settings": recorded_settings(config),
     }
     if trainer.train_flops:
         row["train_flops_per_second"] = trainer.train_flops / trainer.train_seconds
@@ -344,22 +370,31 @@ def run(args, argv):
         overrides[key] = harness.literal(value)
     time_budget = args.time_budget * 60 if args.time_budget else None
     path = results_path(args)
-    if not args.replace and os.path.isfile(path):  # before any training: the write would refuse it hours later
-        there = harness.load(path)["models"]
+    harness.prepare(args.dataset, args.data_path)
+    checkpoints = os.path.join(harness.paths.SAVED, "table1", args.dataset)
+    # one config per row: the seed is none of the recorded settings
+    settings = {name: planned_settings(name, args.dataset, args.data_path, args.quick, checkpoints,
+                                       epochs=args.epochs, time_budget=time_budget, overrides=overrides)
+                for name in names}
+
+    def check(name):  # against the file as it is now: another process may have written the row since
+        there = harness.load(path)["models"] if os.path.isfile(path) else {}
+        if name + suffix in there:
+            refuse_other_settings(name + suffix, there[name + suffix], overrides, settings[name], path)
+
+    fresh = args.replace
+    if not fresh:  # every row before any training: a seed that could not join its row must not train for hours
         for name in names:
-            if name + suffix in there:
-                refuse_other_settings(name + suffix, there[name + suffix], overrides, {"time_budget": time_budget},
-                                      ("time_budget",))
+            check(name)
     if args.threads:
         torch.set_num_threads(args.threads)
     start = time.time()
-    harness.prepare(args.dataset, args.data_path)
     run = {"mode": "quick" if args.quick else "full", **harness.stamp(__file__, argv),
            "threads": torch.get_num_threads()}
-    checkpoints = os.path.join(harness.paths.SAVED, "table1", args.dataset)
-    fresh = args.replace
     for name in names:
         for seed in seeds:
+            if not fresh:
+                check(name)
             t0 = time.time()
             row = train_one(name, args.dataset, args.data_path, args.quick, checkpoints, seed, args.epochs,
                             time_budget, overrides)
@@ -370,28 +405,59 @@ def run(args, argv):
                                    "parameters": row["parameters"],
                                    "non_embedding_parameters": row["non_embedding_parameters"],
                                    "overrides": dict(overrides), "seeds": [row], "run": dict(run)}}
-            harness.update(path, lambda there: {"dataset": args.dataset, "models": dict(sorted(
-                merged({} if fresh or not there else there["models"], new, run).items(), key=table_order))})
+            try:
+                harness.update(path, lambda there: {"dataset": args.dataset, "models": dict(sorted(
+                    merged({} if fresh or not there else there["models"], new, run, path).items(),
+                    key=table_order))})
+            except OtherSettings as refused:  # a seed of other settings reached the row while this one trained
+                side = keep_refused(path, name + suffix, seed, new[name + suffix], str(refused))
+                raise SystemExit(f"{refused} (this finished seed is kept in {side})") from None
             fresh = False  # --replace drops what the file held before this run, not this run's earlier rows
 
 
-def refuse_other_settings(name, row, overrides, settings, keys=None):
-    """Stop, naming the keys, unless ``row``'s seeds were trained with these ``overrides`` and ``settings`` (only
-    ``keys`` of them when given): a row's mean pools its seeds, and its page shows the first seed's settings."""
+class OtherSettings(SystemExit):
+    """A row holds seeds of settings other than this run's."""
+
+
+def refuse_other_settings(name, row, overrides, settings, path):
+    """Stop with one line naming each setting in which this run differs from a seed of ``row`` (and how to match
+    it), unless there is none: a row's mean pools its seeds, and its page shows the first seed's settings.
+    Compared: the settings each seed records, and the --set/--tuned keys that are not among them."""
     def plain(value):  # as the results file holds it: a tuple and its list, 1 and 1.0 are the same setting
         return json.loads(json.dumps(value))
 
-    old = row.get("overrides", {})
-    differ = {k for k in {*old, *overrides} if plain(old.get(k)) != plain(overrides.get(k))}
+    differ = {}  # key: (the row's value, this run's)
     for seed in row["seeds"]:
-        differ |= {k for k in ({*seed["settings"], *settings} if keys is None else keys)
-                   if plain(seed["settings"].get(k)) != plain(settings.get(k))}
+        for k in {*seed["settings"], *settings} - set(differ):
+            if plain(seed["settings"].get(k)) != plain(settings.get(k)):
+                differ[k] = seed["settings"].get(k), settings.get(k)
+    old = row.get("overrides", {})
+    for k in {*old, *overrides} - set(SETTINGS) - set(differ):
+        if plain(old.get(k)) != plain(overrides.get(k)):
+            differ[k] = old.get(k), overrides.get(k)
     if differ:
-        raise SystemExit(f"--suffix: '{name}' holds seeds trained with another {', '.join(sorted(differ))}; name "
-                         "this run's variant with --suffix (or start the results file afresh with --replace)")
+        keys = sorted(differ)
+        raise OtherSettings(
+            f"'{name}' in {path}: " + "; ".join(f"{k}: the row's seeds ran with {differ[k][0]!r}, this run would use "
+                                                f"{differ[k][1]!r}" for k in keys)
+            + f". To add seeds to it: {' '.join(f'--set {k}={as_flag(differ[k][0])}' for k in keys)}; "
+            "for a new row: --suffix NAME")
 
 
-def merged(old, new, run):
+def as_flag(value):
+    """A value as --set reads it back (harness.literal): a string bare, anything else as Python writes it."""
+    return value if isinstance(value, str) else repr(value)
+
+
+def keep_refused(path, name, seed, row, reason):
+    """Append a finished seed that its row refused to <results>-refused-<name>-<seed>.json beside the results,
+    whence it can be moved into a row of its settings; returns that file's path."""
+    side = f"{path[:-len('.json')]}-refused-{name.replace(' ', '_')}-{seed}.json"
+    harness.update(side, lambda old: {"refused": (old or {}).get("refused", []) + [{**row, "reason": reason}]})
+    return side
+
+
+def merged(old, new, run, path):
     """Rows of both; a row in both keeps the seeds of each (this run's where a seed is in both), so that
     the seeds of one row can run in separate processes. ``run``: this process's, whose minutes so far every
     row it wrote gets, so that the page lists it once."""
@@ -404,7 +470,7 @@ def merged(old, new, run):
            for name, r in old.items()}
     for name, row in new.items():
         if name in out:
-            refuse_other_settings(name, out[name], row["overrides"], row["seeds"][0]["settings"])
+            refuse_other_settings(name, out[name], row["overrides"], row["seeds"][0]["settings"], path)
             seeds = harness.merge_rows(out[name]["seeds"], row["seeds"], lambda s: s["seed"])
             row = {**row, "seeds": sorted(seeds, key=lambda s: s["seed"])}
             command = out[name]["run"]["command"]
