@@ -55,14 +55,16 @@ def measure(folder, name, m, repeat):
 RUN = ("date", "machine", "command", "repeat")  # what each row keeps of the command that measured it
 
 
+def run_line(run):
+    return f"Machine: {harness.describe(run['machine'])}. Date: {run['date']}. Command: `{run['command']}`."
+
+
 def markdown(report):
-    runs = [r.get("run") or {k: report[k] for k in RUN} for r in report["runs"]]  # files from before rows named theirs
-    named = [f"Machine: {harness.describe(r['machine'])}. Date: {r['date']}. Command: `{r['command']}`." for r in runs]
-    header = list(dict.fromkeys(named))
-    repeats = "/".join(str(n) for n in sorted({r["repeat"] for r in runs}))
+    runs = harness.runs_of(report, RUN, "runs")
     # rows of several commands (some sizes or shapes run again): each is listed, and a column says which measured it
-    lines = ["# ApEn speed: `python -m recbole_srt.stats`", "",
-             *(header if len(header) == 1 else [f"{i}. {line}" for i, line in enumerate(header, 1)]), "",
+    header, numbers = harness.runs_section(runs, run_line)
+    repeats = "/".join(str(n) for n in sorted({r["repeat"] for r in runs}))
+    lines = ["# ApEn speed: `python -m recbole_srt.stats`", "", *header, "",
              "Synthetic `.inter` files (string tokens, float timestamps, rows shuffled). `command` is the whole "
              "`python -m recbole_srt.stats DIR/NAME --m M --json ...` in a fresh process (interpreter start and "
              "the package's torch import included); `read`, `group` (factorize + sort by user, time) and `apen` "
@@ -76,11 +78,9 @@ def markdown(report):
                      f"{s['apen']['apen_mean']:.4f}", f"{run['command_wall_s']:.1f}", f"{b['read_s']:.1f}",
                      f"{b['group_s']:.1f}", f"{b['apen_s']:.1f}", f"{run['apen_only_s']:.1f}",
                      f"{run['command_peak_rss_mib']:,.0f}", f"{run['load_average_1min_before']:.1f}"])
-    columns = ["shape", "interactions", "users", "items", "mean len", "max len", "m", "ApEn mean", "command s",
-               "read s", "group s", "apen s", "ApEn only s", "peak RSS MiB", "load"]
-    if len(header) > 1:
-        columns, rows = columns + ["run"], [row + [header.index(line) + 1] for row, line in zip(rows, named)]
-    lines += harness.table(columns, rows)
+    lines += harness.table(*harness.run_column(
+        ["shape", "interactions", "users", "items", "mean len", "max len", "m", "ApEn mean", "command s", "read s",
+         "group s", "apen s", "ApEn only s", "peak RSS MiB", "load"], rows, numbers))
     return "\n".join(lines) + "\n"
 
 
@@ -102,16 +102,14 @@ def run(args, argv):
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
-    run = {k: report[k] for k in RUN}
-    return {"apen_speed": lambda old: merged(old, [{**r, "run": run} for r in report["runs"]], report)}
+    stamp = {k: report[k] for k in RUN}
+    return {"apen_speed": lambda old: {**report, "runs": harness.stamped_merge(old, report["runs"], row_key, stamp,
+                                                                                "runs")}}
 
 
-def merged(old, runs, report):
-    """``old`` with this command's rows in place of the same (shape, size, m): --sizes 1M or --shapes long keeps
-    the others."""
-    earlier = [{"run": {k: old[k] for k in RUN}, **r} for r in (old or {}).get("runs", [])]
-    return {**report, "runs": harness.merge_rows(earlier, runs,
-                                                 lambda r: (r["shape"], r["size"], r["stats"]["apen"]["m"]))}
+def row_key(row):
+    """What a row stands for: --sizes 1M or --shapes long replaces those rows and keeps the others."""
+    return row["shape"], row["size"], row["stats"]["apen"]["m"]
 
 
 def main(argv=None):

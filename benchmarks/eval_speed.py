@@ -81,26 +81,28 @@ def epochs_and_evaluations(args):
 STAMP = ("date", "machine", "command", "repeats")  # what each row keeps of the command that measured it
 
 
-def runs(result):
-    """The line naming each row's command (machine, date, command, repeats); in files from before rows named
-    theirs, the file's."""
-    return [f"{harness.describe(r.get('machine', result['machine']))}; {r.get('date', result['date'])}; "
-            f"`{r.get('command', result['command'])}`; best of {r.get('repeats', result['repeats'])}."
-            for r in result["rows"]]
+def lifted(result):
+    """``result`` with each row's stamp under "run", as every study keeps it: rows of an earlier version held
+    theirs flat, beside the timings."""
+    return {**result, "rows": [r if "run" in r or "date" not in r else
+                               {**{k: v for k, v in r.items() if k not in STAMP}, "run": {k: r[k] for k in STAMP}}
+                               for r in result.get("rows") or []]}
+
+
+def run_line(run):
+    return f"{harness.describe(run['machine'])}; {run['date']}; `{run['command']}`; best of {run['repeats']}."
 
 
 def markdown(result):
-    lines = ["# One validation evaluation of SRT: seconds", ""]
-    header = list(dict.fromkeys(runs(result)))
+    result = lifted(result)
     # rows of several commands (a subset run again): each is listed, and a column says which measured the row
-    lines += header if len(header) == 1 else [f"{i}. {line}" for i, line in enumerate(header, 1)]
+    header, numbers = harness.runs_section(harness.runs_of(result, STAMP), run_line)
     rows = [[r["dataset"], r["mode"], r["eval_negatives"], r["loader"], f"{r['seconds']:.2f}",
              f"{r.get('x_full', float('nan')):.2f}", f"{r['users']:,}", f"{r['items']:,}", f"{r['ndcg@5']:.4f}"]
             for r in result["rows"]]
-    columns = ["dataset", "mode", "eval_negatives", "loader", "seconds", "× full", "users", "items", "ndcg@5"]
-    if len(header) > 1:
-        columns, rows = columns + ["run"], [row + [header.index(line) + 1] for row, line in zip(rows, runs(result))]
-    lines += [""] + harness.table(columns, rows)
+    columns, rows = harness.run_column(
+        ["dataset", "mode", "eval_negatives", "loader", "seconds", "× full", "users", "items", "ndcg@5"], rows, numbers)
+    lines = ["# One validation evaluation of SRT: seconds", "", *header, "", *harness.table(columns, rows)]
     return "\n".join(lines) + "\n"
 
 
@@ -129,20 +131,18 @@ def epochs_name(args):
     return "-".join(["epoch_and_eval", *tags])
 
 
-def merged(old, rows, stamp, repeats):
+def merged(old, rows, stamp):
     """``old`` with this command's rows in place of the same (dataset, mode, eval_negatives): a command for some
     datasets or modes keeps the others. "× full" is against the dataset's full row measured on the same machine
     (without one, a kept row keeps the ratio its own command measured)."""
-    old = old or {"rows": []}
-    rows = harness.merge_rows([{**{k: old[k] for k in STAMP}, **r} for r in old["rows"]],
-                              [{**r, **stamp, "repeats": repeats} for r in rows],
-                              lambda r: (r["dataset"], r["mode"], r["eval_negatives"]))
-    full = {(r["dataset"], harness.describe(r["machine"])): r["seconds"] for r in rows if r["mode"] == "full"}
+    rows = harness.stamped_merge(old and lifted(old), rows, lambda r: (r["dataset"], r["mode"], r["eval_negatives"]),
+                                 stamp)
+    full = {(r["dataset"], harness.describe(r["run"]["machine"])): r["seconds"] for r in rows if r["mode"] == "full"}
     for row in rows:
-        seconds = full.get((row["dataset"], harness.describe(row["machine"])))
+        seconds = full.get((row["dataset"], harness.describe(row["run"]["machine"])))
         if seconds:
             row["x_full"] = round(row["seconds"] / seconds, 2)
-    return {**stamp, "repeats": repeats, "rows": rows}
+    return {**stamp, "rows": rows}
 
 
 def run(args, argv):
@@ -155,8 +155,8 @@ def run(args, argv):
             for negatives in (("fixed",) if mode == "full" else ("fixed", "recbole")):
                 rows.append(time_evaluation(dataset, mode, negatives, repeats, scratch))
                 print(json.dumps(rows[-1]), flush=True)
-    stamp = harness.stamp(__file__, argv)
-    return {"eval_speed-quick" if args.quick else "eval_speed": lambda old: merged(old, rows, stamp, repeats)}
+    stamp = {**harness.stamp(__file__, argv), "repeats": repeats}
+    return {"eval_speed-quick" if args.quick else "eval_speed": lambda old: merged(old, rows, stamp)}
 
 
 def main(argv=None):

@@ -160,21 +160,22 @@ def same_grid(name, args):
 def gpu_merged(old, new):
     """``old``'s rows with this command's in place of the same size, batch and compile setting: --sizes L8-H8-D1024
     keeps the other sizes. Each row names the command that measured it (older rows: the file's)."""
-    earlier = [{"run": {k: old.get(k) for k in RUN}, **r} for r in (old or {}).get("rows", [])]
-    rows = [{**r, "run": {k: new[k] for k in RUN}} for r in new["rows"]]
-    return {**new, "rows": harness.merge_rows(earlier, rows,
-                                              lambda r: (r["size"], r["batch"], r.get("compiled", False)))}
+    key = lambda r: (r["size"], r["batch"], r.get("compiled", False))  # noqa: E731
+    return {**new, "rows": harness.stamped_merge(old, new["rows"], key, {k: new[k] for k in RUN})}
+
+
+def run_line(run):
+    return f"`{run['command']}` ({run['date']}); measured bf16 matmul {run['matmul_tflops']:.1f} TFLOP/s."
 
 
 def gpu_markdown(result):
-    runs = [r.get("run") or {k: result[k] for k in RUN} for r in result["rows"]]  # files from before rows named theirs
-    named = [f"`{r['command']}` ({r['date']}); measured bf16 matmul {r['matmul_tflops']:.1f} TFLOP/s." for r in runs]
-    header = list(dict.fromkeys(named))
+    runs = harness.runs_of(result, RUN)
+    # rows of several commands (some sizes run again): each command is listed, and a column says which measured a row
+    header, numbers = harness.runs_section(runs, run_line)
     grid = (f"{result['dataset']}, K = {result['negatives']}, batch in windows of up to {result['max_length']} "
             f"items; spec bf16 peak {result['spec_peak_tflops'] or 'unknown'} TFLOP/s")
-    # rows of several commands (some sizes run again): each command is listed, and a column says which measured a row
     intro = ([f"`{result['command']}`; {grid}, measured bf16 matmul {result['matmul_tflops']:.1f} TFLOP/s."]
-             if len(header) == 1 else [f"{grid}. Rows from:", ""] + [f"{i}. {x}" for i, x in enumerate(header, 1)])
+             if numbers is None else [f"{grid}. Rows from:", ""] + header)
     lines = [f"# GPU throughput: SRT, bf16 autocast ({result['device']}, {result['date']})", "", *intro, ""]
     percent = lambda key: lambda r: "" if r.get(key) is None else f"{r[key]:.1%}"  # noqa: E731
     # (header, the row key it needs, cell): results of earlier versions lack the later columns, left out
@@ -192,9 +193,7 @@ def gpu_markdown(result):
                ("peak GiB", "size", lambda r: "" if r["peak_memory_gib"] is None else f"{r['peak_memory_gib']:.1f}")]
     columns = [c for c in columns if any(c[1] in r for r in result["rows"])]
     cells = [[c[2](r) for c in columns] for r in result["rows"]]
-    if len(header) > 1:
-        columns, cells = columns + [("run",)], [row + [header.index(line) + 1] for row, line in zip(cells, named)]
-    lines += harness.table([c[0] for c in columns], cells)
+    lines += harness.table(*harness.run_column([c[0] for c in columns], cells, numbers))
     hosts = dict.fromkeys(harness.describe(r["machine"]) for r in runs)
     return "\n".join(lines + ["", f"Host: {'; '.join(hosts)}."]) + "\n"
 

@@ -37,3 +37,24 @@ def test_tables_commands_and_machines_as_pages_print_them():
     machine = {"cpu": "EPYC", "cores": 2, "memory_gib": 8.0, "python": "3.11", "numpy": "2.4", "pandas": "2.3"}
     assert harness.describe(machine) == "EPYC, 2 cores, 8.0 GiB; Python 3.11, numpy 2.4, pandas 2.3"
     assert [harness.parse_count(t) for t in ("10M", "25K", "500", "1.5k")] == [10 ** 7, 25000, 500, 1500]
+
+
+def test_stamped_merge_names_each_rows_command_and_gives_unnamed_old_rows_the_old_files():
+    old = {"date": "d1", "command": "c1", "extra": 1,
+           "rows": [{"k": "a"}, {"k": "b", "run": {"date": "d0", "command": "c0"}}, {"k": "c"}]}
+    stamp = {"date": "d2", "command": "c2"}
+    assert harness.stamped_merge(old, [{"k": "c", "v": 2}, {"k": "d"}], lambda r: r["k"], stamp) == [
+        {"k": "a", "run": {"date": "d1", "command": "c1"}}, {"k": "b", "run": {"date": "d0", "command": "c0"}},
+        {"k": "c", "v": 2, "run": stamp}, {"k": "d", "run": stamp}]
+    assert harness.stamped_merge(None, [{"k": "a"}], lambda r: r["k"], stamp, rows="runs") == [{"k": "a", "run": stamp}]
+    assert harness.runs_of({"date": "d1", "runs": [{"run": {"date": "d0"}}, {}]}, ["date"], "runs") == [
+        {"date": "d0"}, {"date": "d1"}]
+
+
+def test_runs_section_numbers_the_commands_only_when_there_are_several():
+    line = lambda run: f"`{run['command']}`"  # noqa: E731
+    assert harness.runs_section([{"command": "a"}, {"command": "a"}, None], line) == (["`a`"], None)
+    assert harness.runs_section([{"command": "a"}, {"command": "b"}, None, {"command": "a"}], line) == (
+        ["1. `a`", "2. `b`"], [1, 2, "", 1])
+    assert harness.run_column(["x"], [[0], [1]], None) == (["x"], [[0], [1]])
+    assert harness.run_column(["x"], [[0], [1]], [2, 1]) == (["x", "run"], [[0, 2], [1, 1]])
