@@ -92,24 +92,35 @@ def measure(args):
     folder = os.path.join(harness.paths.SAVED, "search_pruning")
     os.makedirs(folder, exist_ok=True)
     stamp = harness.stamp(__file__)
-    # each study's row names the command that ran it: the studies of one file may come from several commands
-    rows = [{**study(v, args.workers, args.data_path, folder), "run": stamp} for v in variants]
+    rows = [study(v, args.workers, args.data_path, folder) for v in variants]
     sd, n = seed_sd()
     return {"search_pruning": lambda old: merged(old, [recorded()] + rows, stamp, sd, n)}
 
 
 def merged(old, rows, stamp, sd, n):
     """The file with ``rows`` in place of the same studies' old rows, except where a study ran no trial (it was done):
-    its old row, with the wall time of the command that ran it, is kept."""
-    kept = {r["variant"]: r for r in (old or {}).get("rows", [])}
-    kept.update({r["variant"]: r for r in rows if r.get("trials_run", 1) or r["variant"] not in kept})
-    return {**stamp, "seed_sd": sd, "seed_sd_seeds": n, "rows": list(kept.values())}
+    its old row, with the wall time of the command that ran it, is kept. Each row names its command (the studies of
+    one file may come from several): a kept row written before rows named theirs, the old file's."""
+    done = {r["variant"] for r in (old or {}).get("rows", [])}
+    rows = [r for r in rows if r.get("trials_run", 1) or r["variant"] not in done]
+    return {**stamp, "seed_sd": sd, "seed_sd_seeds": n,
+            "rows": harness.stamped_merge(old, rows, lambda r: r["variant"], stamp)}
+
+
+STAMP = ("date", "machine", "command")  # what each row keeps of the command that ran it
+
+
+def run_line(run):
+    return f"{run['date']}, {harness.describe(run['machine'])}. Command: `{run['command']}`."
 
 
 def markdown(data):
     rows = data["rows"]
     full = next((r for r in rows if r["variant"] == "full"), rows[0])
-    lines = ["# Pruning's gain: the 12-trial SRT-1K grid on Beauty", "", *runs(data), "",
+    # the recorded grid names its own command (the built-in search's): no command of this study measured it
+    header, numbers = harness.runs_section([None if r["variant"] == RECORDED_VARIANT else run
+                                            for r, run in zip(rows, harness.runs_of(data, STAMP))], run_line)
+    lines = ["# Pruning's gain: the 12-trial SRT-1K grid on Beauty", "", *header, "",
              "Each study is the grid of tau x learning rate x dropout (10 epochs, K = 1000, inner size 64, full "
              "ranking), run by its workers against one sqlite study, one torch thread each. Selected on validation "
              f"NDCG@5; one seed's standard deviation of SRT-1K (tuned)'s validation NDCG@5 on Beauty is "
@@ -118,24 +129,10 @@ def markdown(data):
              wall(r), f"{r['best_valid']:.4f}",
              f"{r['best_valid'] - full['best_valid']:+.4f}", ", ".join(f"{k} {v}" for k, v in r["best_setting"].items())]
             for r in rows]
-    lines += harness.table(["study", "pruner", "workers", "trials", "pruned", "trial s (sum)", "wall s",
-                            "best valid NDCG@5", "vs compared", "best setting"], body)
+    lines += harness.table(*harness.run_column(["study", "pruner", "workers", "trials", "pruned", "trial s (sum)",
+                                                "wall s", "best valid NDCG@5", "vs compared", "best setting"],
+                                               body, numbers))
     return "\n".join(lines + [""])
-
-
-def runs(data):
-    """Date, machine and command of each study's run; files written before rows named theirs: the file's own."""
-    if not any("run" in r for r in data["rows"]):
-        return [f"{data['date']}, {harness.describe(data['machine'])}. Command: `{data['command']}`."]
-    by_run = {}
-    for r in data["rows"]:
-        if r["variant"] != RECORDED_VARIANT:
-            run = r.get("run")
-            text = (f"{run['date']}, {harness.describe(run['machine'])}. Command: `{run['command']}`" if run else
-                    "An earlier command (not recorded per study)")
-            by_run.setdefault(text, []).append(r["variant"])
-    lines = [f"{text} (studies: {', '.join(variants)})." for text, variants in by_run.items()]
-    return lines if len(lines) == 1 else ["- " + line for line in lines]
 
 
 def wall(row):

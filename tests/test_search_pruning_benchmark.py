@@ -74,6 +74,18 @@ def test_each_study_names_the_command_that_ran_it_and_a_resumed_one_its_part(com
     assert rows["full"]["trials_run"] == 7 and rows["full"]["run"]["command"].startswith("python")
     assert rows["pruned"]["wall_seconds"] == 500.0  # another study's row: kept
     page = search_pruning.markdown(content)
-    assert "- An earlier command (not recorded per study) (studies: pruned)." in page
-    assert f"Command: `{rows['full']['run']['command']}` (studies: full)." in page
-    assert f"| {rows['full']['wall_seconds']:.0f} (7 of 12 trials) |" in page
+    assert "1. 2026-12-01, x86_64, 2 CPUs. Command: `python benchmarks/search_pruning.py`." in page
+    assert f"2. {rows['full']['run']['date']}, " in page and f"Command: `{rows['full']['run']['command']}`." in page
+    assert f"| {rows['full']['wall_seconds']:.0f} (7 of 12 trials) | 0.0200 | +0.0000 |" in page
+    # the recorded grid was run by the built-in search: no run number; pruned by the old file's command, full by this
+    assert [line.rsplit("|", 2)[1].strip() for line in page.splitlines()[-3:]] == ["", "1", "2"]
+
+
+def test_a_kept_study_keeps_the_command_of_the_file_it_came_from(command):
+    """Its row was written before rows named their command: the file's is its own, and the file's is about to be
+    this command's."""
+    content = command("full", done={"full": 5}, runs={"full": 7})(old_file())
+    rows = {r["variant"]: r for r in content["rows"]}
+    assert rows["pruned"]["run"] == {k: old_file()[k] for k in ("date", "machine", "command")}
+    again = {r["variant"]: r for r in command("full", done={}, runs={"full": 12})(content)["rows"]}
+    assert again["pruned"]["run"] == rows["pruned"]["run"]
