@@ -8,7 +8,8 @@ liked = rating >= 4, selected on validation AUC; both heads; both, the next-item
 leave-one-out, full ranking. ``--sweep``: four sizes of ``both`` on ml-100k through the scaling toolkit, both
 heads' metrics fitted against training FLOPs (figures in docs/results/feedback_sweep/).
 Each run is written to the results file as it finishes, in place of an earlier run of the same dataset, variant and
-seed; the file's other runs and its sweep are kept (``--replace`` starts the file over).
+seed, naming its command; the file's other runs and its sweep are kept (``--replace`` starts the file over), and a
+variant of fewer seeds than the others says so.
 """
 
 import json
@@ -58,13 +59,11 @@ def train_one(dataset, variant, seed, budget, scratch):
     }
 
 
-def summarise(rows):
-    """{dataset: {variant: {metric: [test values over seeds]}}}, in the order the runs were made."""
+def by_variant(runs):
+    """{dataset: {variant: [indices of its runs]}}, in the order the runs were made."""
     out = {}
-    for row in rows:
-        cell = out.setdefault(row["dataset"], {}).setdefault(row["variant"], {})
-        for metric, value in row["test"].items():
-            cell.setdefault(metric, []).append(value)
+    for i, row in enumerate(runs):
+        out.setdefault(row["dataset"], {}).setdefault(row["variant"], []).append(i)
     return out
 
 
@@ -104,15 +103,34 @@ def run_sweep(quick, out_dir):
             "command": "python " + sweep_command}
 
 
+STAMP = ("date", "machine", "command")  # what each run keeps of the command that made it
+
+
+def run_line(run):
+    return f"{harness.describe(run['machine'])}; {run['date']}; `{run['command']}`."
+
+
 def markdown(result):
+    runs, n = result["runs"], len(result["seeds"])
+    # runs of several commands: each is listed, and a column says which made a variant's runs
+    header, numbers = harness.runs_section(harness.runs_of(result, STAMP, "runs"), run_line)
+    about = (f"{result['wall_seconds'] / 60:.0f} min. IDTransformer (hidden 64, 2 layers), leave-one-out, full "
+             "ranking; liked = rating ≥ 4; mean ± sd over seeds " + ",".join(map(str, result["seeds"])) + ".")
     lines = ["# Next-item + feedback (ARGUS) on ratings data", "",
-             f"{harness.describe(result['machine'])}; {result['date']}; {result['mode']} mode; `{result['command']}`; "
-             f"{result['wall_seconds'] / 60:.0f} min. IDTransformer (hidden 64, 2 layers), leave-one-out, full "
-             "ranking; liked = rating ≥ 4; mean ± sd over seeds " + ",".join(map(str, result["seeds"])) + ".", ""]
-    for dataset, variants in summarise(result["runs"]).items():
-        lines += [f"## {dataset}", ""] + harness.table(["variant"] + METRICS, [
-            [variant] + [harness.mean_sd_text(cell[m]) if m in cell else "–" for m in METRICS]
-            for variant, cell in variants.items()]) + [""]
+             *([f"{harness.describe(result['machine'])}; {result['date']}; {result['mode']} mode; "
+                f"`{result['command']}`; {about}"] if numbers is None else
+               [f"{result['mode']} mode; {about} Runs from:", "", *header]), ""]
+    for dataset, variants in by_variant(runs).items():
+        cells = []
+        for variant, mine in variants.items():
+            seeds = len({runs[i]["seed"] for i in mine})
+            values = {m: [runs[i]["test"][m] for i in mine if m in runs[i]["test"]] for m in METRICS}
+            # a variant of fewer seeds than the file's (a command that named some) says so: its mean is of those
+            cells.append([variant + (f" ({seeds} of {n} seeds)" if seeds < n else "")] +
+                         [harness.mean_sd_text(values[m]) if values[m] else "–" for m in METRICS])
+        made = None if numbers is None else [", ".join(str(k) for k in sorted({numbers[i] for i in mine}))
+                                             for mine in variants.values()]
+        lines += [f"## {dataset}", ""] + harness.table(*harness.run_column(["variant"] + METRICS, cells, made)) + [""]
     if "sweep" in result:
         sweep = result["sweep"]
         lines += ["## Sizes (both heads, ml-100k, one seed)", "", f"`{sweep['command']}`", ""] + harness.table(
@@ -137,21 +155,22 @@ def run(args, argv):
     variants = harness.names(args.variants, VARIANTS, "--variants")
     torch.set_num_threads(os.cpu_count() or 1)
     name = "feedback_quick" if args.quick else "feedback"
-    started, last = False, time.time()
+    started, last, stamp = False, time.time(), harness.stamp(__file__, argv)
 
     def change(previous, rows=(), sweep=None):
         """The file with ``rows`` in place of its runs of the same dataset, variant and seed, the others kept (a
         command that names some of them adds to the study), and ``sweep`` in place of its sweep."""
         nonlocal started, last
         previous = {} if not previous or (args.replace and not started) else previous
-        stamp = harness.stamp(__file__, argv)
         # The command writes many times: it joins the file's commands once, and adds only its time since the last
         # write (whole seconds, the rest carried to the next)
         command = previous.get("command") if started else \
             "; ".join(c for c in (previous.get("command"), stamp["command"]) if c)
         elapsed = round(time.time() - last)
         started, last = True, last + elapsed
-        runs = harness.merge_rows(previous.get("runs"), rows, lambda r: (r["dataset"], r["variant"], r["seed"]))
+        # each run names this command (runs of several commands share the file); an earlier one without its own,
+        # the file's commands
+        runs = harness.stamped_merge(previous, rows, lambda r: (r["dataset"], r["variant"], r["seed"]), stamp, "runs")
         result = {"mode": mode, **stamp, "seeds": sorted({r["seed"] for r in runs}), "command": command, "runs": runs,
                   "wall_seconds": elapsed + previous.get("wall_seconds", 0)}
         if sweep or "sweep" in previous:

@@ -51,7 +51,9 @@ def test_a_command_replaces_its_own_runs_and_keeps_the_others(study):
         json.dump({**content, "sweep": {"points": [], "fits": {}, "command": "python -m recbole_srt.scaling sweep"}}, f)
     values["ml-100k", "both", 0] = 0.3
     feedback.main(["--datasets", "ml-100k", "--variants", "both", "--seeds", "0", "--merge"])  # --merge: still taken
-    assert feedback.summarise(result()["runs"])["ml-100k"]["both"]["ndcg@10"] == [0.3, 0.1]  # seed 0 once, in its place
+    # seed 0 once, in its place
+    assert [(r["variant"], r["seed"], r["test"]["ndcg@10"]) for r in result()["runs"]] == [
+        ("next-item", 0, 0.1), ("next-item", 1, 0.1), ("both", 0, 0.3), ("both", 1, 0.1)]
     feedback.main(["--datasets", "gift_cards", "--variants", "both", "--seeds", "0"])
     # (ml-100k, both, 0) counted once, with its new value; the other variant, seed and dataset kept, and the sweep
     assert runs(result()) == [("gift_cards", "both", 0, 0.1), ("ml-100k", "both", 0, 0.3), ("ml-100k", "both", 1, 0.1),
@@ -63,6 +65,39 @@ def test_a_command_replaces_its_own_runs_and_keeps_the_others(study):
     assert runs(result()) == [("ml-100k", "plain", 2, 0.1)] and "sweep" not in result()
     assert result()["command"] == ("python benchmarks/feedback.py --datasets ml-100k --variants plain --seeds 2 "
                                    "--replace")  # the earlier commands dropped too
+
+
+def test_a_variant_of_fewer_seeds_says_so_and_each_run_names_its_command(study):
+    """A command that adds a seed to one variant: the other variants' means are of fewer seeds than the header's."""
+    feedback.main(["--datasets", "ml-100k", "--variants", "next-item,both", "--seeds", "0,1,2"])
+    feedback.main(["--datasets", "ml-100k", "--variants", "both", "--seeds", "3"])
+    content = study[1]()
+    assert {r["run"]["command"] for r in content["runs"] if r["seed"] == 3} == {
+        "python benchmarks/feedback.py --datasets ml-100k --variants both --seeds 3"}
+    page = feedback.markdown(content)
+    assert "mean ± sd over seeds 0,1,2,3. Runs from:" in page
+    assert "\n1. " in page and "`python benchmarks/feedback.py --datasets ml-100k --variants next-item,both --seeds " \
+        "0,1,2`." in page
+    assert "| next-item (3 of 4 seeds) | 0.1000 ± 0.0000 |" in page
+    assert "| both | 0.1000 ± 0.0000 |" in page and page.count(" | 1, 2 |\n") == 1 and page.count(" | 1 |\n") == 1
+
+
+def test_runs_written_before_runs_named_their_command_keep_the_files(study):
+    """The committed file's runs name no command of their own: each gets the file's when a command adds to it."""
+    feedback.main(["--datasets", "ml-100k", "--variants", "plain", "--seeds", "0"])
+    path = paths.RESULTS + "/feedback.json"
+    with open(path) as f:
+        content = json.load(f)
+    earlier = {"date": "2026-11-29", "machine": "host", "command": "python benchmarks/feedback.py; python x"}
+    content = {**content, **earlier, "runs": [{k: v for k, v in r.items() if k != "run"} for r in content["runs"]]}
+    with open(path, "w") as f:
+        json.dump(content, f)
+    assert feedback.markdown(content).startswith(
+        "# Next-item + feedback (ARGUS) on ratings data\n\nhost; 2026-11-29; full mode; "
+        "`python benchmarks/feedback.py; python x`; 0 min.")
+    feedback.main(["--datasets", "ml-100k", "--variants", "both", "--seeds", "0"])
+    runs = {r["variant"]: r["run"] for r in study[1]()["runs"]}
+    assert runs["plain"] == earlier and runs["both"]["command"].endswith("--variants both --seeds 0")
 
 
 def test_merge_and_replace_together_are_refused_by_name(study, capsys):
