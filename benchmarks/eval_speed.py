@@ -100,8 +100,8 @@ def markdown(result):
     rows = [[r["dataset"], r["mode"], r["eval_negatives"], r["loader"], f"{r['seconds']:.2f}",
              f"{r.get('x_full', float('nan')):.2f}", f"{r['users']:,}", f"{r['items']:,}", f"{r['ndcg@5']:.4f}"]
             for r in result["rows"]]
-    columns, rows = harness.run_column(
-        ["dataset", "mode", "eval_negatives", "loader", "seconds", "× full", "users", "items", "ndcg@5"], rows, numbers)
+    columns = ["dataset", "mode", "eval_negatives", "loader", "seconds", "× full", "users", "items", "ndcg@5"]
+    columns, rows = harness.run_column(columns, rows, numbers)
     lines = ["# One validation evaluation of SRT: seconds", "", *header, "", *harness.table(columns, rows)]
     return "\n".join(lines) + "\n"
 
