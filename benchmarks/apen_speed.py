@@ -21,10 +21,6 @@ import pandas as pd
 import synthetic
 
 
-def label(n):
-    return f"{n // 10 ** 6}M" if n % 10 ** 6 == 0 else f"{n // 10 ** 3}K" if n % 10 ** 3 == 0 else str(n)
-
-
 def measure(folder, name, m, repeat):
     from recbole_srt import stats
 
@@ -94,7 +90,7 @@ def run(args, argv):
     try:
         for size in [harness.parse_count(s) for s in args.sizes.split(",")]:
             for shape in harness.names(args.shapes, synthetic.SHAPES, "--shapes"):
-                name = f"syn-{shape}-{label(size)}"
+                name = f"syn-{shape}-{harness.count_text(size)}"
                 if not os.path.exists(os.path.join(workdir, name, f"{name}.inter")):
                     synthetic.inter_file(workdir, name, size, shape, args.seed)
                 report["runs"].append({"shape": shape, "size": size, **measure(workdir, name, args.m, args.repeat)})

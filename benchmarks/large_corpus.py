@@ -75,13 +75,18 @@ def pages(results=None):
                             results)
 
 
+def size(args):
+    """--interactions as a name, from its count: 1M and 1000000 name one file, one corpus."""
+    return harness.count_text(harness.parse_count(args.interactions)).lower()
+
+
 def results_name(args):
     """large_corpus(-quick), with a tag for each setting that differs from its default: a run of another size never
     replaces the default's result."""
     default = {**DEFAULT, **(QUICK if args.quick else {})}
     tags = ["quick"] if args.quick else []
     if harness.parse_count(args.interactions) != harness.parse_count(default["interactions"]):
-        tags.append(args.interactions.lower())
+        tags.append(size(args))
     tags += [f"{flag}{getattr(args, flag)}" for flag in ("steps", "threads") if getattr(args, flag) != default[flag]]
     return "-".join(["large_corpus", *tags])
 
@@ -89,7 +94,7 @@ def results_name(args):
 def run(args, argv):
     if args.quick:
         args.interactions, args.steps = QUICK["interactions"], QUICK["steps"]
-    name, data_path = f"synthetic-{args.interactions.lower()}", os.path.join(harness.paths.SAVED, "large_corpus")
+    name, data_path = f"synthetic-{size(args)}", os.path.join(harness.paths.SAVED, "large_corpus")
     start = time.perf_counter()
     rows, users, items = synthetic.corpus(data_path, name, harness.parse_count(args.interactions))
     write_seconds = time.perf_counter() - start

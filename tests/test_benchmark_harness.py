@@ -37,6 +37,8 @@ def test_tables_commands_and_machines_as_pages_print_them():
     machine = {"cpu": "EPYC", "cores": 2, "memory_gib": 8.0, "python": "3.11", "numpy": "2.4", "pandas": "2.3"}
     assert harness.describe(machine) == "EPYC, 2 cores, 8.0 GiB; Python 3.11, numpy 2.4, pandas 2.3"
     assert [harness.parse_count(t) for t in ("10M", "25K", "500", "1.5k")] == [10 ** 7, 25000, 500, 1500]
+    assert [harness.count_text(harness.parse_count(t)) for t in ("10M", "10000000", "25000", "500", "1.5k")] == [
+        "10M", "10M", "25K", "500", "1500"]
 
 
 def test_stamped_merge_names_each_rows_command_and_gives_unnamed_old_rows_the_old_files():

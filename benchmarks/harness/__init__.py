@@ -15,9 +15,9 @@ from .pages import publish, rendered, table
 from .results import load, merge_rows, update
 from .runs import run_column, runs_of, runs_section, stamped_merge
 from .seeds import mean_sd, mean_sd_text
-from .stamp import command_line, describe, literal, machine, parse_count, stamp
+from .stamp import command_line, count_text, describe, literal, machine, parse_count, stamp
 from .trial import child, fit, trial
 
 __all__ = ["paths", "ints", "names", "parser", "run", "prepare", "publish", "rendered", "table", "load", "merge_rows",
            "update", "run_column", "runs_of", "runs_section", "stamped_merge", "mean_sd", "mean_sd_text",
-           "command_line", "describe", "literal", "machine", "parse_count", "stamp", "child", "fit", "trial"]
+           "command_line", "count_text", "describe", "literal", "machine", "parse_count", "stamp", "child", "fit", "trial"]

@@ -73,3 +73,8 @@ def parse_count(text):
     text = text.strip().upper()
     scale = {"K": 10 ** 3, "M": 10 ** 6}.get(text[-1], 1)
     return int(float(text[:-1] if scale > 1 else text) * scale)
+
+
+def count_text(n):
+    """parse_count's inverse, 10000000 -> '10M', 25000 -> '25K', 500 -> '500': one name for '1M' and '1000000'."""
+    return f"{n // 10 ** 6}M" if n % 10 ** 6 == 0 else f"{n // 10 ** 3}K" if n % 10 ** 3 == 0 else str(n)
