@@ -144,29 +144,79 @@ def test_page_shows_both_sides_and_the_check():
     assert "| tied | 10 | 10 | 50 | 50 | 0.3000 | 0.3500 | 0.6000 | 0.6000 | **no** |" in page
 
 
+def section(run, datasets, **more):
+    """A full section as run.py writes it, from {dataset: {row: [(seed, value)]}}; each run stamped with the
+    section's command unless ``stamped=False`` (a file written before runs had their own)."""
+    stamped = more.pop("stamped", True)
+    head = {"mode": "full", "date": "2026-12-08", "machine": "m", "command": "c", "epochs": "recipe (50)",
+            "device": "cuda", "authors_commit": "16345a357ef8", "authors_torch": "torch==2.0.1", "fraction": 1.0,
+            "minutes": 1.0, **more}
+    stamp = {k: head[k] for k in ("date", "machine", "command")} if stamped else {}
+
+    def rows_of(rows):
+        return {row: {"K": run.ROWS[row], "ours": [], "theirs": [
+            {"seed": s, "test": {"ndcg@5": v, "hit@5": v}, "valid_ndcg@5": v, "epochs_run": 5, "epochs_to_best": 4,
+             "seconds_per_epoch": 1.0, "wall_seconds": 60.0, **({"run": stamp} if stamp else {})} for s, v in seeds]}
+            for row, seeds in rows.items()}
+
+    return {**head, "datasets": {name: {"subset": name, "rows": rows_of(rows)} for name, rows in datasets.items()}}
+
+
+def values(content, key, dataset, row):
+    return [(r["seed"], r["test"]["ndcg@5"], r["run"]["command"])
+            for r in content[key]["datasets"][dataset]["rows"][row]["theirs"]]
+
+
 def test_a_command_for_some_datasets_rows_and_seeds_keeps_the_others():
     sys.path.insert(0, os.path.join(REFERENCE, ".."))
     run = load("run")
+    old = {"full": section(run, {"beauty": {"SRT-1K": [(2020, 1), (2021, 1)]}, "sports": {"SRT-1K": [(2020, 1)]}},
+                           stamped=False)}
+    new = section(run, {"beauty": {"SRT-1K": [(2021, 2), (2022, 2)]}, "sports": {"CE": [(2020, 2)]}}, command="c2")
+    out = run.placed(old, new)
+    assert list(out) == ["full"] and out["full"]["command"] == "c2"
+    # each seed keeps the command that ran it: the old ones, written before seeds had their own, the section's
+    assert values(out, "full", "beauty", "SRT-1K") == [(2020, 1, "c"), (2021, 2, "c2"), (2022, 2, "c2")]
+    assert list(out["full"]["datasets"]["sports"]["rows"]) == ["SRT-1K", "CE"]  # the page's order, whatever ran first
+    assert values(out, "full", "sports", "SRT-1K") == [(2020, 1, "c")]
 
-    def section(datasets, **more):
-        """{dataset: {row: [(seed, value)]}} as run.py writes a full section."""
-        def rows_of(rows):
-            return {row: {"K": run.ROWS[row], "ours": [], "theirs": [{"seed": s, "v": v} for s, v in seeds]}
-                    for row, seeds in rows.items()}
 
-        return {"mode": "full", "command": "c", "epochs": "recipe (50)",
-                "datasets": {name: {"subset": name, "rows": rows_of(rows)} for name, rows in datasets.items()}, **more}
+@pytest.mark.parametrize("setting, value", [("epochs", 5), ("device", "cpu"), ("authors_commit", "0123456789abcdef")])
+def test_runs_of_other_settings_get_a_section_of_their_own(setting, value, tmp_path, monkeypatch):
+    sys.path.insert(0, os.path.join(REFERENCE, ".."))
+    run, render = load("run"), load("ref_render")
+    monkeypatch.setattr(render.harness.paths, "RESULTS", str(tmp_path))  # no Table 1 rows beside theirs
+    old = {"full": section(run, {"beauty": {"SRT-1K": [(2020, 1)]}})}
+    other = section(run, {"beauty": {"SRT-1K": [(2020, 3), (2021, 3)]}}, command="c2", **{setting: value})
+    out = run.placed(old, other)
+    assert out["full"] == old["full"]  # neither pooled into its means nor replaced
+    (key,) = set(out) - {"full"}
+    assert values(out, key, "beauty", "SRT-1K") == [(2020, 3, "c2"), (2021, 3, "c2")]
+    more = section(run, {"beauty": {"SRT-1K": [(2022, 4)]}}, command="c3", **{setting: value})
+    assert [s for s, *_ in values(run.placed(out, more), key, "beauty", "SRT-1K")] == [2020, 2021, 2022]
+    page = render.markdown(out)
+    assert page.count("## Full mode") == 2 and f"## Full mode ({key[len('full ('):]}" in page
 
-    old = section({"beauty": {"SRT-1K": [(2020, 1), (2021, 1)]}, "sports": {"SRT-1K": [(2020, 1)]}})
-    new = section({"beauty": {"SRT-1K": [(2021, 2), (2022, 2)]}, "sports": {"CE": [(2020, 2)]}}, command="c2")
-    out = run.merged(old, new)
-    assert out["command"] == "c2"
-    assert out["datasets"]["beauty"]["rows"]["SRT-1K"]["theirs"] == [
-        {"seed": 2020, "v": 1}, {"seed": 2021, "v": 2}, {"seed": 2022, "v": 2}]
-    assert list(out["datasets"]["sports"]["rows"]) == ["SRT-1K", "CE"]  # the page's row order, whatever ran first
-    assert out["datasets"]["sports"]["rows"]["SRT-1K"] == old["datasets"]["sports"]["rows"]["SRT-1K"]
-    other_recipe = section({"sports": {"CE": [(2020, 3)]}}, epochs=5)
-    assert run.merged(old, other_recipe) == other_recipe  # another --epochs: not more seeds of the same runs
+
+def their_line(page, dataset):
+    return next(line for line in page.split(f"### {dataset}")[1].splitlines() if "theirs (SASRecF2)" in line)
+
+
+def test_the_page_names_each_command_of_a_section_whose_runs_come_from_several(tmp_path, monkeypatch):
+    sys.path.insert(0, os.path.join(REFERENCE, ".."))
+    run, render = load("run"), load("ref_render")
+    monkeypatch.setattr(render.harness.paths, "RESULTS", str(tmp_path))  # no Table 1 rows beside theirs
+    first = section(run, {"beauty": {"SRT-1K": [(2020, 1)]}, "sports": {"SRT-1K": [(2020, 1)]}}, stamped=False)
+    one = render.markdown({"full": first})
+    assert "2026-12-08; m; their code on" in one and "\n    c\n" in one and "| runs |" not in one
+    later = section(run, {"sports": {"SRT-1K": [(2021, 2)]}}, command="c2 --datasets sports", date="2026-12-09")
+    page = render.markdown(run.placed({"full": first}, later))
+    assert "- A: 2026-12-08; m; `c`" in page and "- B: 2026-12-09; m; `c2 --datasets sports`" in page
+    assert their_line(page, "beauty").startswith("| SRT-1K | 1000 | theirs (SASRecF2) | 1 |")
+    assert their_line(page, "beauty").endswith("| A |")
+    assert their_line(page, "sports").startswith("| SRT-1K | 1000 | theirs (SASRecF2) | 2 |")
+    assert their_line(page, "sports").endswith("| A, B |")
+    assert "2026-12-09; m; their code on" not in page  # no single date over runs of two days
 
 
 def test_our_run_that_dies_while_writing_leaves_no_result_to_keep(tmp_path, monkeypatch):

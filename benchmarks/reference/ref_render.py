@@ -1,5 +1,5 @@
-"""docs/results/reference.md from benchmarks/results/reference.json (modes 'quick' and 'full', each as run.py
-wrote it): their code beside ours, the evaluator check, and what it cost here."""
+"""docs/results/reference.md from benchmarks/results/reference.json (sections of modes 'quick' and 'full', each as
+run.py wrote it): their code beside ours, the evaluator check, what it cost here, and the commands that ran it."""
 
 import os
 import sys
@@ -82,27 +82,51 @@ HEADER = ["row", "K", "side", "seeds", "test NDCG@5", "test HIT@5", "valid NDCG@
           "s / train epoch", "s / validation", "minutes / run"]
 
 
-def section(result):
+def section(result, key):
+    """One section of the page; ``key`` names it in reference.json (the mode, or the mode with its settings)."""
     quick = result["mode"] == "quick"
-    lines = [f"## {'Quick' if quick else 'Full'} mode", "",
-             f"{result['date']}; {harness.describe(result['machine'])}; their code on "
-             f"{result['authors_torch']}, device {result['device']}; authors' commit "
-             f"`{(result.get('authors_commit') or 'unknown')[:12]}`; "
-             f"{result.get('minutes', '?')} minutes in this invocation (runs kept from earlier ones are not rerun).",
-             "",
-             f"    {result['command']}", ""]
+    own = {k: result[k] for k in ("date", "machine", "command")}  # of runs written before each had its own
+
+    def stamp(r):
+        return r.get("run") or own
+
+    check = result.get("evaluator_check")
+    runs = []  # the commands that ran this section's runs (and its check), in page order
+    for d in result["datasets"].values():
+        for entry in d["rows"].values():
+            for r in entry["theirs"] + entry["ours"]:
+                runs += [stamp(r)] if stamp(r) not in runs else []
+    runs += [stamp(check)] if check and stamp(check) not in runs else []
+    several = len(runs) > 1
+
+    def letters(rs):
+        return ", ".join(sorted({chr(65 + runs.index(stamp(r))) for r in rs}))
+
+    code = (f"their code on {result['authors_torch']}, device {result['device']}; authors' commit "
+            f"`{(result.get('authors_commit') or 'unknown')[:12]}`")
+    lines = [f"## {'Quick' if quick else 'Full'} mode{key[len(result['mode']):]}", ""]
+    if several:
+        lines += [f"{code[0].upper()}{code[1:]}; {result.get('minutes', '?')} minutes in the last invocation (runs "
+                  "kept from earlier ones are not rerun). Its runs come from these commands (column 'runs'):", ""]
+        lines += [f"- {chr(65 + i)}: {r['date']}; {harness.describe(r['machine'])}; `{r['command']}`"
+                  for i, r in enumerate(runs)] + [""]
+    else:
+        one = runs[0] if runs else own
+        lines += [f"{one['date']}; {harness.describe(one['machine'])}; {code}; {result.get('minutes', '?')} minutes "
+                  "in this invocation (runs kept from earlier ones are not rerun).", "", f"    {one['command']}", ""]
     for dataset, d in result["datasets"].items():
         share = "" if result["fraction"] >= 1 else f", {result['fraction']:.0%} of its users"
         lines += [f"### {dataset} (`{d['subset']}`{share}; epochs: {result['epochs']})", ""]
         rows = []
         for row, entry in d["rows"].items():
-            rows.append(their_rows(row, entry))
-            rows += our_rows_quick(row, entry) if quick else our_rows_table1(row, dataset)
-        lines += harness.table(HEADER, rows) + [""]
+            ours = our_rows_quick(row, entry) if quick else our_rows_table1(row, dataset)
+            if several:  # Table 1's rows name their runs on its own page
+                ours = [o + [letters(entry["ours"]) if quick else ""] for o in ours]
+            rows += [their_rows(row, entry) + ([letters(entry["theirs"])] if several else [])] + ours
+        lines += harness.table(HEADER + (["runs"] if several else []), rows) + [""]
         lines += estimate(d, result) + [""] if quick and d.get("users") else []
-    check = result.get("evaluator_check")
     if check:
-        lines += [f"### Evaluator check ({check['dataset']})", "",
+        lines += [f"### Evaluator check ({check['dataset']}{f'; run {letters([check])}' if several else ''})", "",
                   "The same score matrix through both evaluators: their `Trainer.evaluate` (a model that returns the "
                   "file's rows) and `recbole_srt.evaluation.RankingEvaluation`, full ranking, history kept.", ""]
         rows = [[name, r["ours"]["users"], r["theirs"]["users"], r["ours"]["catalog"], r["theirs"]["catalog"],
@@ -124,9 +148,8 @@ benchmarks/reference/stubs/README.md. Items: our prepared .item texts cut into t
 
 def markdown(content):
     lines = ["# Their code on our data (issue 29)", "", NOTES, ""]
-    for mode in ("full", "quick"):
-        if mode in content:
-            lines += section(content[mode])
+    for mode in ("full", "quick"):  # each mode's sections, in the order they were first written
+        lines += [line for key, result in content.items() if result["mode"] == mode for line in section(result, key)]
     return "\n".join(lines) + "\n"
 
 

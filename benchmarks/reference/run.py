@@ -12,7 +12,10 @@ stubs/ first on PYTHONPATH for what is not installed (fda's melitk, mlflow, pynv
 edited. Each row is their ``get_from_scratch_config_dict`` + ``run_experiment`` (authors_run.py) with K set
 (their from-scratch config fixes K = 300); CE is their SASRecF2 with loss_type CE (the whole catalog).
 
-Every run keeps its result under saved/reference/runs/ and is not rerun. The evaluator check scores the same
+Every run keeps its result under saved/reference/runs/<mode>/<device>-<their commit>/ and is not rerun. A command
+merges its datasets, rows and seeds into the section of benchmarks/results/reference.json of its mode, --epochs,
+--device and their commit (a new section when none matches); each run records the command that ran it, and the page
+names them where a section's runs come from more than one. The evaluator check scores the same
 matrices (a trained model's, and two made ones: tie-free and with ties at the held-out item) through their
 Trainer.evaluate and through recbole_srt.evaluation, on the same test users and catalog.
 
@@ -41,6 +44,10 @@ QUICK = {"fraction": 0.05, "subset_seed": 0, "epochs": 2, "models": "SRT-100", "
 FULL = {"fraction": 1.0, "subset_seed": 0, "epochs": 0, "models": "SRT-1K", "seeds": "2020,2021,2022",
         "datasets": "beauty,sports"}
 AUTHORS_PRESET = os.path.join(harness.paths.ROOT, "properties", "presets", "srt-authors.yaml")
+# What every run of one section shares: runs of another recipe, device or version of their code are never pooled
+# into one mean nor described by one section's header; they go to a section of their own.
+SAME = ("epochs", "device", "authors_commit")
+STAMP = ("date", "machine", "command")  # each run's (and the check's) own: a section's runs come from many commands
 
 
 def work():
@@ -245,6 +252,7 @@ def measure(args):
     out = {"mode": label, **stamp, "authors_commit": commit, "device": args.device,
            "authors_torch": env.REQUIREMENTS[0], "fraction": mode["fraction"], "epochs": epochs or "recipe (50)",
            "datasets": {}}
+    run = {k: stamp[k] for k in STAMP}
     for name in datasets:
         harness.prepare(name)
         ours_path, ours_name = refdata.ours(harness.paths.DATA, name, mode["fraction"], mode["subset_seed"],
@@ -255,33 +263,46 @@ def measure(args):
         for row in models:
             entry = {"K": ROWS[row], "theirs": [], "ours": []}
             for i, seed in enumerate(seeds):
-                run_dir = os.path.join(work(), "runs", label, ours_name, f"{row}-s{seed}-e{epochs or 'r'}")
+                # a kept run is another section's when the device or their commit differs: not reused for this one
+                run_dir = os.path.join(work(), "runs", label, f"{args.device}-{(commit or 'unknown')[:12]}", ours_name,
+                                       f"{row}-s{seed}-e{epochs or 'r'}")
                 entry["theirs"].append({"seed": seed, **their_run(
                     python, src, theirs_name, their_data, row, seed, epochs, args.device, args.threads,
-                    os.path.join(run_dir, "theirs"), scores=args.quick and i == 0)})
+                    os.path.join(run_dir, "theirs"), scores=args.quick and i == 0), "run": run})
                 if args.quick:  # the full mode's ours are the Table 1 figures (beauty.json, sports.json)
                     entry["ours"].append({"seed": seed, **our_run(ours_name, ours_path, row, seed, epochs,
-                                                                   os.path.join(run_dir, "ours"))})
+                                                                   os.path.join(run_dir, "ours")), "run": run})
             rows[row] = entry
         out["datasets"][name] = {"subset": ours_name, "rows": rows, "users": users_of(ours_path, ours_name),
                                  "users_whole": users_of(harness.paths.DATA, name)}
         if args.quick and name == datasets[0]:
             first = rows[models[0]]["theirs"][0].get("scores_file")
-            out["evaluator_check"] = evaluator_check(python, src, ours_path, ours_name, their_data, theirs_name,
-                                                     os.path.join(work(), "check", ours_name), first, args.threads)
+            out["evaluator_check"] = {**evaluator_check(python, src, ours_path, ours_name, their_data, theirs_name,
+                                                        os.path.join(work(), "check", ours_name), first, args.threads),
+                                      "run": run}
     out["minutes"] = round((time.perf_counter() - start) / 60, 1)
-    return {"reference": lambda old: {**(old or {}), label: merged((old or {}).get(label), out)}}
+    return {"reference": lambda old: placed(old or {}, out)}
+
+
+def placed(content, new):
+    """``content`` with ``new`` merged into the section of its mode whose runs share its SAME settings, or else in
+    a section of its own (keyed by the mode while that is free): another --epochs, --device or checkout of their
+    code adds a section and replaces none."""
+    key = next((k for k, s in content.items() if all(s.get(f) == new[f] for f in ("mode", *SAME))), None)
+    if key is None:
+        key = new["mode"] if new["mode"] not in content else (
+            f"{new['mode']} (epochs {new['epochs']}; device {new['device']}; "
+            f"authors' commit {(new['authors_commit'] or 'unknown')[:12]})")
+    return {**content, key: merged(content.get(key), new)}
 
 
 def merged(old, new):
-    """A mode's section with this command's datasets, rows and seeds in place of the same old ones, the others kept:
-    a command for some of them (--datasets sports, --models CE, --seeds 2023) leaves the rest of the page."""
-    if old and old.get("epochs") != new["epochs"]:
-        # another --epochs is another recipe, not more runs of this one; its runs stay under saved/reference/runs
-        log(f"reference.json: the {new['mode']} section (epochs {old.get('epochs')}) is replaced by epochs "
-            f"{new['epochs']}")
-    if not old or old.get("epochs") != new["epochs"]:
+    """A section with this command's datasets, rows and seeds in place of the same old ones, the others kept: a
+    command for some of them (--datasets sports, --models CE, --seeds 2023) leaves the rest of the page. Both
+    sections' runs share the SAME settings (placed)."""
+    if not old:
         return new
+    old = stamped(old)  # before the section's stamp becomes this command's
     datasets = dict(old["datasets"])
     for name, d in new["datasets"].items():
         rows = dict(datasets.get(name, {}).get("rows", {}))
@@ -290,8 +311,21 @@ def merged(old, new):
                      for side in ("theirs", "ours")}
             rows[row] = {**entry, **{side: sorted(runs, key=lambda r: r["seed"]) for side, runs in seeds.items()}}
         datasets[name] = {**d, "rows": {row: rows[row] for row in ROWS if row in rows}}
-    # the stamp is this command's; an evaluator check it did not make (the full mode's) is the old one
+    # the section's stamp and minutes are this command's; an evaluator check it did not make (the full mode's) is
+    # the old one, with the old stamp
     return {**old, **new, "datasets": {name: datasets[name] for name in DATASETS if name in datasets}}
+
+
+def stamped(section):
+    """``section`` with its own stamp on each run and check that has none (written before runs had one)."""
+    own = {k: section[k] for k in STAMP}
+    datasets = {name: {**d, "rows": {row: {**e, **{side: [{**r, "run": r.get("run") or own} for r in e[side]]
+                                                   for side in ("theirs", "ours")}}
+                                     for row, e in d["rows"].items()}}
+                for name, d in section["datasets"].items()}
+    check = section.get("evaluator_check")
+    return {**section, "datasets": datasets,
+            **({"evaluator_check": {**check, "run": check.get("run") or own}} if check else {})}
 
 
 def parser():
