@@ -98,7 +98,7 @@ def markdown(result):
     # rows of several commands (a subset run again): each is listed, and a column says which measured the row
     header, numbers = harness.runs_section(harness.runs_of(result, STAMP), run_line)
     rows = [[r["dataset"], r["mode"], r["eval_negatives"], r["loader"], f"{r['seconds']:.2f}",
-             f"{r.get('x_full', float('nan')):.2f}", f"{r['users']:,}", f"{r['items']:,}", f"{r['ndcg@5']:.4f}"]
+             f"{r['x_full']:.2f}" if "x_full" in r else "", f"{r['users']:,}", f"{r['items']:,}", f"{r['ndcg@5']:.4f}"]
             for r in result["rows"]]
     columns = ["dataset", "mode", "eval_negatives", "loader", "seconds", "× full", "users", "items", "ndcg@5"]
     columns, rows = harness.run_column(columns, rows, numbers)
@@ -133,8 +133,8 @@ def epochs_name(args):
 
 def merged(old, rows, stamp):
     """``old`` with this command's rows in place of the same (dataset, mode, eval_negatives): a command for some
-    datasets or modes keeps the others. "× full" is against the dataset's full row measured on the same machine
-    (without one, a kept row keeps the ratio its own command measured)."""
+    datasets or modes keeps the others. "× full" is against the dataset's full row measured on the same machine;
+    without one (it was measured again elsewhere), none: the row it was measured against has left the file."""
     rows = harness.stamped_merge(old and lifted(old), rows, lambda r: (r["dataset"], r["mode"], r["eval_negatives"]),
                                  stamp)
     full = {(r["dataset"], harness.describe(r["run"]["machine"])): r["seconds"] for r in rows if r["mode"] == "full"}
@@ -142,6 +142,8 @@ def merged(old, rows, stamp):
         seconds = full.get((row["dataset"], harness.describe(row["run"]["machine"])))
         if seconds:
             row["x_full"] = round(row["seconds"] / seconds, 2)
+        else:
+            row.pop("x_full", None)
     return {**stamp, "rows": rows}
 
 

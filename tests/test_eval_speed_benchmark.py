@@ -33,10 +33,12 @@ def test_a_command_for_one_dataset_or_mode_replaces_those_rows_only(monkeypatch)
     assert rows["beauty", "full"]["seconds"] == 2.0 and rows["ml-100k", "uni1000"]["seconds"] == 0.5
     assert rows["ml-100k", "uni1000"]["run"]["command"] == OLD["command"]  # the rows kept still name their command
     assert rows["beauty", "full"]["run"]["repeats"] == 1
-    assert rows["beauty", "uni1000"]["x_full"] == 0.25  # its full row, on its machine, is gone: its own ratio
+    # its full row, on its machine, is gone (measured again here): no ratio, rather than one against a row not shown
+    assert "x_full" not in rows["beauty", "uni1000"] and rows["ml-100k", "uni1000"]["x_full"] == 0.5
     page = eval_speed.markdown(content)
     assert f"1. x86_64, 2 CPUs; 2026-11-29; `{OLD['command']}`; best of 2." in page
     assert "| beauty | full | fixed | L | 2.00 | 1.00 | 1 | 2 | 0.1000 | 2 |" in page  # measured by the second
+    assert "| beauty | uni1000 | fixed | L | 1.00 |  | 1 | 2 | 0.1000 | 1 |" in page
 
 
 def test_rows_of_an_earlier_version_that_held_their_command_flat_are_read_as_such(monkeypatch):
