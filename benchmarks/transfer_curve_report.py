@@ -68,9 +68,12 @@ def goals(result):
                      for c in small}
             gain_met = [pc for pc, (g, p) in tests.items() if g is not None and g >= GOAL_GAIN and p is not None
                         and p < GOAL_P]
-            full = [c for c in small if len(values(rows, target, c[1], size, "fine-tuned")) == n]
+            full = [c[1] for c in small if len(values(rows, target, c[1], size, "fine-tuned")) == n]
+            planned = [pc for pc in result["plan"]["fractions"] if pc <= GOAL_SHARE]
+            # "missed" only once every planned small share has all its seeds: until then the goal is still open
             first = "met at " + ", ".join(f"{pc} %" for pc in gain_met) if gain_met else \
-                ("not measured" if not full else "missed" if n > 1 else "no test with one seed")
+                ("not measured" if not full else "no test with one seed" if n == 1 else "missed"
+                 if set(planned) <= set(full) else f"not met so far (all seeds at {', '.join(f'{pc} %' for pc in full)})")
             first += "; " + "; ".join(f"{pc} %: {gain_text(*t)}" for pc, t in tests.items()) if tests else ""
 
             def above(a, b, group="unmasked"):  # mean over seeds above, at every size measured
