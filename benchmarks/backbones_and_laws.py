@@ -10,9 +10,12 @@ Performance Law fitted per backbone. Each is ``python -m recbole_srt.scaling swe
 2 epochs, 1 seed, fewer sizes, as <study>-quick. Beauty is read from saved/data/beauty (skipped without it).
 """
 
+import contextlib
 import glob
+import json
 import os
 import shutil
+import signal
 import sys
 
 import harness
@@ -87,26 +90,55 @@ def run_study(name, spec, quick, argv):
     laws = SCALING + ["laws", "--results", results, *spec["laws"], "--out", out]
     print("$", " ".join(laws[1:]))
     run_tracked(laws, check=True, cwd=ROOT)
-    # laws.json and this run's stamp stay with the results; the figures go beside the page. Copied over the old
-    # ones, each through a rename, and the figures it no longer makes removed last: a run stopped on the way leaves
-    # a whole page, never a folder emptied before its copy.
+    # laws.json and this run's stamp stay with the results, the figures go beside the page: each staged whole in a
+    # new folder, then both swapped in (stops held off for those renames), so that a run stopped on the way leaves
+    # the old page whole, never new laws with old figures
     kept, figures = os.path.join(harness.paths.RESULTS, tag), os.path.join(harness.paths.DOCS, tag)
-    for folder in (kept, figures):
-        os.makedirs(folder, exist_ok=True)
-    put(os.path.join(out, "laws.json"), kept)
-    harness.update(os.path.join(kept, "run.json"), lambda old: harness.stamp(__file__, argv))
-    made = {put(png, figures) for png in glob.glob(os.path.join(out, "*.png"))}
-    for stale in set(glob.glob(os.path.join(figures, "*.png"))) - made:
-        os.remove(stale)
+    staged = {kept: stage(kept), figures: stage(figures)}
+    shutil.copy(os.path.join(out, "laws.json"), staged[kept])
+    with open(os.path.join(staged[kept], "run.json"), "w", encoding="utf-8") as f:
+        json.dump(harness.stamp(__file__, argv), f, indent=1)
+    for png in glob.glob(os.path.join(out, "*.png")):
+        shutil.copy(png, staged[figures])
+    swap(staged)
     return tag
 
 
-def put(path, folder):
-    """``path`` copied into ``folder`` under a temporary name, then renamed: the old file or the new, never half."""
-    dest = os.path.join(folder, os.path.basename(path))
-    shutil.copy(path, dest + ".tmp")
-    os.replace(dest + ".tmp", dest)
-    return dest
+def stage(folder):
+    """An empty folder beside ``folder`` to build its new content in; its leading dot keeps it off the pages.
+    A stopped run's is removed first, and so is its old copy if the swap stopped before removing it."""
+    new, old = (os.path.join(os.path.dirname(folder), f".{os.path.basename(folder)}.{end}") for end in ("new", "old"))
+    for leftover in (new, old):
+        shutil.rmtree(leftover, ignore_errors=True)
+    os.makedirs(new)
+    return new
+
+
+def swap(staged):
+    """Each staged folder in place of its folder ({folder: staged}), by renames; the old ones removed after (a few
+    files: stops wait for that too, so that no old folder is left beside the page)."""
+    old = {folder: os.path.join(os.path.dirname(folder), f".{os.path.basename(folder)}.old") for folder in staged}
+    with stops_held():  # a stop between two renames would pair one folder's new content with the other's old
+        for folder, new in staged.items():
+            if os.path.isdir(folder):
+                os.replace(folder, old[folder])
+            os.replace(new, folder)
+        for folder in old.values():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def stops_held():
+    """SIGINT and SIGTERM that arrive inside are acted on (by the handlers that were there) as it ends."""
+    held = []
+    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        for s in held:
+            signal.raise_signal(s)
 
 
 def markdown(tag, results):
@@ -124,7 +156,7 @@ def markdown(tag, results):
 def pages(results=None):
     results = results or harness.paths.RESULTS
     return {tag: markdown(tag, results) for tag in sorted(os.listdir(results))
-            if os.path.isfile(os.path.join(results, tag, "laws.json"))}
+            if not tag.startswith(".") and os.path.isfile(os.path.join(results, tag, "laws.json"))}  # "." staged
 
 
 def main(argv=None):
