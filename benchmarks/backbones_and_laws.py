@@ -79,8 +79,8 @@ def run_study(name, spec, quick, argv):
     if spec.get("subsets"):
         make_subsets(spec["subsets"])
     tag = f"{name}-quick" if quick else name
-    results = os.path.join("saved", "backbones_and_laws", f"{tag}.jsonl")
-    os.makedirs(os.path.join(ROOT, os.path.dirname(results)), exist_ok=True)
+    results = os.path.join(harness.paths.SAVED, "backbones_and_laws", f"{tag}.jsonl")  # where tests redirect it
+    os.makedirs(os.path.dirname(results), exist_ok=True)
     for args in [spec["sweep"], *spec.get("more_sweeps", [])]:
         sweep = SCALING + ["sweep", *args, "--results", results] + [a for s in spec["sets"] for a in ("--set", s)]
         print("$", " ".join(sweep[1:]))
