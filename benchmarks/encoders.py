@@ -41,6 +41,10 @@ FUSION = {  # every key explicit: a variant means the same runs whatever fusion.
     # is chosen on validation under the same rule (fusion expected-id re-tests the default's checkpoints instead)
     "fusion m20 drop0.5 expected": {"fusion_count_prior": 20, "fusion_id_dropout": 0.5, "fusion_form": "sum",
                                     "fusion_eval_id": "expected"},
+    # less ID dropout, so more of each warm item's ID part at test (0.7 of it): whether ml-100k with history kept,
+    # where IDs alone lead, gains without Beauty's cold items losing what dropout 0.5 gave them
+    "fusion m20 drop0.3 expected": {"fusion_count_prior": 20, "fusion_id_dropout": 0.3, "fusion_form": "sum",
+                                    "fusion_eval_id": "expected"},
     # the shrinkage estimate, validated and tested at the ID part's mean: whether interpolate's gain on ml-100k
     # (kept) under full adds to expected's
     "fusion m20 drop0.5 interpolate expected": {"fusion_count_prior": 20, "fusion_id_dropout": 0.5,
