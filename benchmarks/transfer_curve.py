@@ -205,6 +205,10 @@ def study(args, argv):
     seeds, percents, sizes, targets = plan["seeds"], plan["fractions"], plan["presets"], plan["targets"]
 
     def write(complete):
+        # in the plan's order, however the cells were reached (kept ones are read first): the file changes only where
+        # the results do
+        rows.sort(key=lambda r: (r["percent"], sizes.index(r["preset"] or sizes[0]), targets.index(r["target"]),
+                                 r["seed"]))
         result = {"quick": args.quick, "mode": {k: mode[k] for k in ("pretrain_epochs", "epochs", "stage_epochs",
                                                                      "stopping_step", "long_epochs", "larger_upto")},
                   "long_share": LONG_SHARE,
